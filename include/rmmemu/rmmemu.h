@@ -1,0 +1,154 @@
+/*
+ * rmmemu — an emulator of the Arm CCA Realm Management Monitor (RMM 1.0).
+ *
+ * This is the "firmware target" seen from the normal world: create an instance from a platform
+ * description, issue SMCs exactly as a host at NS-EL2 would (FID in X0, arguments in X1..X6,
+ * results in X0..X4), and read or write normal-world memory by physical address.
+ *
+ * Memory protection model: every 4 KiB granule of simulated DRAM belongs to one physical
+ * address space (PAS): non-secure, realm, secure or root. rmmemu_ns_read()/rmmemu_ns_write()
+ * succeed only when every granule touched is in the non-secure PAS; any other access is a
+ * granule protection fault and is refused with RMMEMU_E_GPF. There is no other way to read
+ * realm memory through this API.
+ *
+ * Thread safety: all calls on one instance are serialised by an internal lock.
+ */
+#ifndef RMMEMU_RMMEMU_H
+#define RMMEMU_RMMEMU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rmi_defs.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RMMEMU_MAX_RANGES 8
+
+struct rmmemu_range {
+	uint64_t base;
+	uint64_t size;
+};
+
+/* Description of the simulated platform. Fill with rmmemu_platform_default() and adjust. */
+struct rmmemu_platform_config {
+	/* DRAM: granules the host may delegate. Memory is committed only when touched. */
+	struct rmmemu_range dram[RMMEMU_MAX_RANGES];
+	unsigned num_dram;
+	/* Device (MMIO) ranges: not DRAM, never delegable. */
+	struct rmmemu_range device[RMMEMU_MAX_RANGES];
+	unsigned num_device;
+	/* Parts of DRAM that start in the secure / root PAS (delegation fails on them). */
+	struct rmmemu_range secure[RMMEMU_MAX_RANGES];
+	unsigned num_secure;
+	struct rmmemu_range root[RMMEMU_MAX_RANGES];
+	unsigned num_root;
+
+	/* Physical address width (PARange): 32, 36, 40, 42, 44, 48 or 52. Also the maximum S2SZ. */
+	unsigned pa_bits;
+	/* RmiFeatureRegister0 values, encoded as the register encodes them. */
+	unsigned num_bps;       /* breakpoints minus 1 (1..63) */
+	unsigned num_wps;       /* watchpoints minus 1 (1..63) */
+	bool pmu;               /* PMUv3 available to realms */
+	unsigned pmu_num_ctrs;  /* 0..31 */
+	bool feat_hpmn0;        /* FEAT_HPMN0: a realm may ask for 0 PMU counters */
+	bool sve;               /* SVE available */
+	unsigned sve_vl;        /* maximum SVE vector length, (VL / 128) - 1, 0..15 */
+	unsigned gicv3_num_lrs; /* list registers minus 1, 0..15 */
+	bool vmid16;            /* FEAT_VMID16 (else 8-bit VMIDs) */
+};
+
+/* Error codes of the non-SMC API (negative return values). */
+#define RMMEMU_OK          0
+#define RMMEMU_E_INVAL    (-1)  /* bad argument or configuration */
+#define RMMEMU_E_GPF      (-2)  /* granule protection fault: granule not in the non-secure PAS */
+#define RMMEMU_E_NOMEM    (-3)  /* address is not backed by DRAM (device, hole, beyond range) */
+#define RMMEMU_E_SYS      (-4)  /* host resource failure (mmap, malloc) */
+
+struct rmmemu;
+
+struct rmmemu_smc_result {
+	uint64_t x[5];
+};
+
+/* A platform with 2 GiB of DRAM at 0x80000000, devices below 0x40000000, 48-bit PA. */
+void rmmemu_platform_default(struct rmmemu_platform_config *cfg);
+
+/* Create an instance. On failure returns NULL and writes a reason into err (if given). */
+struct rmmemu *rmmemu_create(const struct rmmemu_platform_config *cfg, char *err, size_t errlen);
+void rmmemu_destroy(struct rmmemu *emu);
+
+/* Issue one SMC from the normal world. args[0..5] are X1..X6; res->x[0..4] receive X0..X4. */
+void rmmemu_smc(struct rmmemu *emu, uint64_t fid, const uint64_t args[6],
+		struct rmmemu_smc_result *res);
+
+/* Convenience form of rmmemu_smc: returns X0. */
+uint64_t rmmemu_smc6(struct rmmemu *emu, uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3,
+		     uint64_t a4, uint64_t a5, uint64_t a6, struct rmmemu_smc_result *res);
+
+/* Normal-world memory access by physical address (any alignment, may span granules). */
+int rmmemu_ns_read(struct rmmemu *emu, uint64_t pa, void *buf, size_t len);
+int rmmemu_ns_write(struct rmmemu *emu, uint64_t pa, const void *buf, size_t len);
+int rmmemu_ns_write64(struct rmmemu *emu, uint64_t pa, uint64_t val);
+int rmmemu_ns_read64(struct rmmemu *emu, uint64_t pa, uint64_t *val);
+
+/* Granule states (RMM GranuleState) and physical address spaces. */
+enum rmmemu_granule_state {
+	RMMEMU_GRANULE_UNDELEGATED = 0,
+	RMMEMU_GRANULE_DELEGATED,
+	RMMEMU_GRANULE_RD,
+	RMMEMU_GRANULE_REC,
+	RMMEMU_GRANULE_REC_AUX,
+	RMMEMU_GRANULE_DATA,
+	RMMEMU_GRANULE_RTT,
+	RMMEMU_GRANULE_NUM_STATES
+};
+
+enum rmmemu_pas {
+	RMMEMU_PAS_NONSECURE = 0,
+	RMMEMU_PAS_REALM,
+	RMMEMU_PAS_SECURE,
+	RMMEMU_PAS_ROOT
+};
+
+struct rmmemu_granule_info {
+	enum rmmemu_granule_state state;
+	enum rmmemu_pas pas;
+	unsigned refcount;
+};
+
+/* Metadata of one granule (never its contents). RMMEMU_E_NOMEM if pa is not DRAM. */
+int rmmemu_granule_info(struct rmmemu *emu, uint64_t pa, struct rmmemu_granule_info *info);
+
+/* Count granules per state over all DRAM (counts[RMMEMU_GRANULE_NUM_STATES]). */
+void rmmemu_granule_census(struct rmmemu *emu, uint64_t counts[RMMEMU_GRANULE_NUM_STATES]);
+
+const char *rmmemu_granule_state_name(enum rmmemu_granule_state s);
+const char *rmmemu_pas_name(enum rmmemu_pas p);
+
+/* Trace: log every RMI call with decoded arguments, result and granule state changes. */
+#define RMMEMU_TRACE_RMI   (1U << 0)
+#define RMMEMU_TRACE_STATE (1U << 1)
+void rmmemu_set_trace(struct rmmemu *emu, FILE *out, unsigned flags);
+
+/* Names and decoding helpers (also used by the console). */
+const char *rmmemu_rmi_name(uint64_t fid);           /* "RMI_DATA_CREATE" or NULL */
+uint64_t rmmemu_rmi_fid(const char *name);            /* by name, case-insensitive, with or
+                                                          without "RMI_"/"SMC_RMI_"; 0 if unknown */
+unsigned rmmemu_rmi_nargs(uint64_t fid);              /* number of X1.. arguments */
+unsigned rmmemu_rmi_nresults(uint64_t fid);           /* number of X1.. results */
+const char *rmmemu_rmi_status_name(unsigned status);  /* "RMI_ERROR_RTT" */
+void rmmemu_format_return(uint64_t x0, char *buf, size_t len); /* "RMI_ERROR_RTT(level 2)" */
+
+/* Self-check of internal invariants (granule accounting, refcounts, RTT consistency).
+ * Returns 0 when consistent, else writes the first violation into msg. For tests and debugging. */
+int rmmemu_check_invariants(struct rmmemu *emu, char *msg, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the Debian packages rmmemu needs. Idempotent: does nothing when all are present.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config
+      libunicorn-dev libmbedtls-dev libyaml-dev libcunit1-dev libfdt-dev libcbor-dev
+      gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
+      python3 python3-cbor2 python3-cryptography)
+missing=()
+for p in "${PKGS[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "rmmemu: installing missing Debian packages: ${missing[*]}" >&2
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "rmmemu: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
