@@ -1,9 +1,263 @@
-/* Subcommand dispatch (filled in below). */
+/*
+ * rmmemu command line.
+ *
+ *   rmmemu run [options]               the embedded demo realm life cycle
+ *   rmmemu console [options] [FILE...] RMI console: FILEs in order, or stdin ('-' = stdin)
+ *   rmmemu version | --help
+ *
+ * Exit codes: 0 success; 1 a command or expectation failed; 2 usage or configuration error.
+ */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "host/cli.h"
+#include "host/console.h"
+#include "host/demo.h"
 #include "rmmemu/rmmemu.h"
+
+#define RMMEMU_VERSION "0.1.0"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rmmemu <command> [options]\n"
+		"\n"
+		"commands:\n"
+		"  run                 run the embedded demo: a whole realm life cycle through RMI 1.0\n"
+		"  console [FILE...]   RMI console: read RMI calls and helper commands from FILEs or stdin\n"
+		"                      (type 'help' inside for the command list)\n"
+		"  version             print the version and the RMI ABI implemented\n"
+		"\n"
+		"options (run, console):\n"
+		"  --trace             log every RMI call with decoded arguments and state changes (stderr)\n"
+		"  --quiet             print only 'echo' lines and errors\n"
+		"  --stop-on-error     stop a script at its first failing line\n"
+		"  --dram BASE:SIZE    a DRAM range (repeatable; replaces the default 0x80000000:2G)\n"
+		"  --device BASE:SIZE  a device (MMIO) range (repeatable; default 0:1G)\n"
+		"  --secure BASE:SIZE  a DRAM range in the secure PAS (delegation fails)\n"
+		"  --root BASE:SIZE    a DRAM range in the root PAS\n"
+		"  --pa-bits N         physical address width: 32 36 40 42 44 48 52 (default 48)\n"
+		"\n"
+		"exit status: 0 success, 1 a command or expectation failed, 2 usage or configuration error\n");
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	uint64_t v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	uint64_t mul = 1;
+	switch (*end) {
+	case 'K': case 'k': mul = 1ULL << 10; end++; break;
+	case 'M': case 'm': mul = 1ULL << 20; end++; break;
+	case 'G': case 'g': mul = 1ULL << 30; end++; break;
+	case 'T': case 't': mul = 1ULL << 40; end++; break;
+	default: break;
+	}
+	if (*end || (v && mul > UINT64_MAX / v))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int parse_range(const char *opt, const char *arg, struct rmmemu_range *r, unsigned *n)
+{
+	char buf[128];
+	const char *colon = strchr(arg, ':');
+	if (!colon || (size_t)(colon - arg) >= sizeof(buf) || *n >= RMMEMU_MAX_RANGES) {
+		fprintf(stderr, "rmmemu: %s expects BASE:SIZE (at most %d ranges), got '%s'\n", opt,
+			RMMEMU_MAX_RANGES, arg);
+		return -1;
+	}
+	memcpy(buf, arg, (size_t)(colon - arg));
+	buf[colon - arg] = '\0';
+	if (parse_size(buf, &r[*n].base) || parse_size(colon + 1, &r[*n].size)) {
+		fprintf(stderr, "rmmemu: %s: bad BASE:SIZE '%s' (numbers, optional K/M/G/T suffix)\n", opt, arg);
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+struct cli_opts {
+	struct rmmemu_platform_config cfg;
+	bool trace, quiet, stop_on_error;
+};
+
+/* Parse options after the subcommand; returns index of the first operand or -1. */
+static int parse_opts(int argc, char **argv, struct cli_opts *o)
+{
+	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP };
+	static const struct option longopts[] = {
+		{ "trace", no_argument, NULL, O_TRACE },     { "quiet", no_argument, NULL, O_QUIET },
+		{ "stop-on-error", no_argument, NULL, O_STOP }, { "dram", required_argument, NULL, O_DRAM },
+		{ "device", required_argument, NULL, O_DEVICE }, { "secure", required_argument, NULL, O_SECURE },
+		{ "root", required_argument, NULL, O_ROOT }, { "pa-bits", required_argument, NULL, O_PABITS },
+		{ "help", no_argument, NULL, O_HELP },       { NULL, 0, NULL, 0 },
+	};
+	bool dram_given = false, dev_given = false;
+	rmmemu_platform_default(&o->cfg);
+	optind = 1;
+	opterr = 0;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_TRACE: o->trace = true; break;
+		case O_QUIET: o->quiet = true; break;
+		case O_STOP: o->stop_on_error = true; break;
+		case O_DRAM:
+			if (!dram_given)
+				o->cfg.num_dram = 0;
+			dram_given = true;
+			if (parse_range("--dram", optarg, o->cfg.dram, &o->cfg.num_dram))
+				return -1;
+			break;
+		case O_DEVICE:
+			if (!dev_given)
+				o->cfg.num_device = 0;
+			dev_given = true;
+			if (parse_range("--device", optarg, o->cfg.device, &o->cfg.num_device))
+				return -1;
+			break;
+		case O_SECURE:
+			if (parse_range("--secure", optarg, o->cfg.secure, &o->cfg.num_secure))
+				return -1;
+			break;
+		case O_ROOT:
+			if (parse_range("--root", optarg, o->cfg.root, &o->cfg.num_root))
+				return -1;
+			break;
+		case O_PABITS: {
+			uint64_t v;
+			if (parse_size(optarg, &v) || v > 64) {
+				fprintf(stderr, "rmmemu: --pa-bits: bad value '%s'\n", optarg);
+				return -1;
+			}
+			o->cfg.pa_bits = (unsigned)v;
+			break;
+		}
+		case 'h':
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		default:
+			fprintf(stderr, "rmmemu: unknown or incomplete option '%s'\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	return optind;
+}
+
+static struct rmmemu *make_instance(const struct cli_opts *o)
+{
+	char err[256];
+	struct rmmemu *emu = rmmemu_create(&o->cfg, err, sizeof(err));
+	if (!emu) {
+		fprintf(stderr, "rmmemu: platform configuration: %s\n", err);
+		return NULL;
+	}
+	if (o->trace)
+		rmmemu_set_trace(emu, stderr, RMMEMU_TRACE_RMI | RMMEMU_TRACE_STATE);
+	return emu;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	int first = parse_opts(argc, argv, &o);
+	if (first < 0)
+		return 2;
+	if (first < argc) {
+		fprintf(stderr, "rmmemu run: realm configuration files are not supported yet (got '%s'); "
+			"run without arguments for the embedded demo\n", argv[first]);
+		return 2;
+	}
+	struct rmmemu *emu = make_instance(&o);
+	if (!emu)
+		return 2;
+	struct console_opts co = { .echo_input = false, .stop_on_error = true, .quiet = o.quiet };
+	struct console *c = console_new(emu, stdout, &co);
+	int failures = c ? console_run_string(c, rmmemu_demo_script, "demo") : 1;
+	console_free(c);
+	rmmemu_destroy(emu);
+	return failures ? 1 : 0;
+}
+
+static int cmd_console(int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	int first = parse_opts(argc, argv, &o);
+	if (first < 0)
+		return 2;
+	struct rmmemu *emu = make_instance(&o);
+	if (!emu)
+		return 2;
+	bool interactive = first == argc && isatty(STDIN_FILENO);
+	struct console_opts co = { .echo_input = !interactive && !o.quiet, .stop_on_error = o.stop_on_error,
+				   .quiet = o.quiet };
+	struct console *c = console_new(emu, stdout, &co);
+	int failures = 0, rc = 0;
+	if (!c) {
+		rmmemu_destroy(emu);
+		return 1;
+	}
+	if (first == argc) {
+		if (interactive)
+			printf("rmmemu RMI console (RMM %u.%u). Type 'help' for commands, 'quit' to leave.\n",
+			       RMI_ABI_VERSION_MAJOR, RMI_ABI_VERSION_MINOR);
+		failures = console_run_stream(c, stdin, "stdin");
+	}
+	for (int i = first; i < argc && !console_done(c); i++) {
+		if (!strcmp(argv[i], "-")) {
+			failures += console_run_stream(c, stdin, "stdin");
+			continue;
+		}
+		FILE *f = fopen(argv[i], "r");
+		if (!f) {
+			fprintf(stderr, "rmmemu console: cannot open '%s': %s\n", argv[i], strerror(errno));
+			rc = 2;
+			break;
+		}
+		failures += console_run_stream(c, f, argv[i]);
+		fclose(f);
+		if (failures && o.stop_on_error)
+			break;
+	}
+	console_free(c);
+	rmmemu_destroy(emu);
+	if (rc)
+		return rc;
+	return failures ? 1 : 0;
+}
+
 int rmmemu_cli_main(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	return 0;
+	if (argc < 2) {
+		/* No subcommand: the main job is the demo. */
+		char *args[] = { argv[0], NULL };
+		return cmd_run(1, args);
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+		printf("rmmemu %s (RMI ABI %u.%u, RMM specification 1.0-rel0)\n", RMMEMU_VERSION,
+		       RMI_ABI_VERSION_MAJOR, RMI_ABI_VERSION_MINOR);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "console"))
+		return cmd_console(argc - 1, argv + 1);
+	fprintf(stderr, "rmmemu: unknown command '%s'\n\n", cmd);
+	usage(stderr);
+	return 2;
 }

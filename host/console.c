@@ -1,0 +1,719 @@
+/* The RMI console. Grammar and commands: docs/console.md (and `help`). */
+#include "host/console.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_VARS   256
+#define MAX_TOKENS 32
+#define GRANULE    4096ULL
+
+struct var {
+	char name[32];
+	uint64_t value;
+};
+
+struct console {
+	struct rmmemu *emu;
+	FILE *out;
+	struct console_opts opts;
+	struct var vars[MAX_VARS];
+	unsigned nvars;
+	struct rmmemu_smc_result last;
+	uint64_t last_fid;
+	bool have_last;
+	bool done;
+	const char *where;
+};
+
+static const char *const help_text =
+	"RMI calls:   NAME|FID [ARG...]      e.g. GRANULE_DELEGATE 0x80000000, RMI_RTT_CREATE $rd $rtt 0 1\n"
+	"             results go to $x0..$x4; arguments: numbers (0x.., decimal, -1), $var, $var+N, $var-N\n"
+	"set NAME VALUE                      define $NAME\n"
+	"realm_params PA key=value...        write an RmiRealmParams granule (zeroed first): flags lpa2 sve pmu s2sz\n"
+	"                                    sve_vl num_bps num_wps pmu_num_ctrs hash=sha256|sha512|N rpv=TEXT vmid\n"
+	"                                    rtt_base rtt_level_start rtt_num_start\n"
+	"rec_params PA key=value...          write an RmiRecParams granule: runnable=0|1 flags mpidr pc x0..x7\n"
+	"                                    num_aux aux=ADDR (num_aux consecutive granules) or aux=A,B,C\n"
+	"rec_run PA key=value...             write RmiRecEnter: flags emul_mmio inject_sea trap_wfi trap_wfe\n"
+	"                                    ripas_reject x0..x30 gicv3_hcr lr0..lr15\n"
+	"exit PA                             decode the RmiRecExit of a RecRun granule\n"
+	"write64|write8 PA VALUE, read64 PA, fill PA LEN BYTE, dump PA LEN   normal-world memory\n"
+	"delegate|undelegate PA [COUNT]      GRANULE_(UN)DELEGATE of COUNT consecutive granules\n"
+	"probe PA                            try a normal-world read (shows a protection fault, never fails)\n"
+	"granule PA                          state, PAS and refcount of a granule\n"
+	"census                              number of granules in each state\n"
+	"invariants                          check the RMM's global invariants\n"
+	"expect STATUS                       last result, e.g. SUCCESS, ERROR_INPUT, ERROR_RTT(2), NOT_SUPPORTED\n"
+	"expect_x N VALUE                    last result register XN equals VALUE\n"
+	"trace on|off                        show granule and realm state changes\n"
+	"echo TEXT                           print TEXT\n"
+	"help, quit                          \n";
+
+struct console *console_new(struct rmmemu *emu, FILE *out, const struct console_opts *opts)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->emu = emu;
+	c->out = out;
+	if (opts)
+		c->opts = *opts;
+	return c;
+}
+
+void console_free(struct console *c)
+{
+	free(c);
+}
+
+bool console_done(const struct console *c)
+{
+	return c->done;
+}
+
+static int error(struct console *c, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(c->out, "error: %s: ", c->where ? c->where : "console");
+	va_start(ap, fmt);
+	vfprintf(c->out, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->out);
+	return -1;
+}
+
+static struct var *find_var(struct console *c, const char *name, size_t len)
+{
+	for (unsigned i = 0; i < c->nvars; i++)
+		if (strlen(c->vars[i].name) == len && !strncmp(c->vars[i].name, name, len))
+			return &c->vars[i];
+	return NULL;
+}
+
+static int set_var(struct console *c, const char *name, uint64_t v)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len >= sizeof(c->vars[0].name))
+		return error(c, "bad variable name '%s'", name);
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+			return error(c, "bad variable name '%s'", name);
+	struct var *var = find_var(c, name, len);
+	if (!var) {
+		if (c->nvars == MAX_VARS)
+			return error(c, "too many variables");
+		var = &c->vars[c->nvars++];
+		memcpy(var->name, name, len + 1);
+	}
+	var->value = v;
+	return 0;
+}
+
+/* NUMBER | $var | $var+NUMBER | $var-NUMBER */
+static int parse_value(struct console *c, const char *s, uint64_t *out)
+{
+	uint64_t base = 0;
+	const char *p = s;
+	if (*p == '$') {
+		const char *n = ++p;
+		while (isalnum((unsigned char)*p) || *p == '_')
+			p++;
+		struct var *v = find_var(c, n, (size_t)(p - n));
+		if (!v)
+			return error(c, "unknown variable '%.*s'", (int)(p - n), n);
+		base = v->value;
+		if (*p == '\0') {
+			*out = base;
+			return 0;
+		}
+		if (*p != '+' && *p != '-')
+			return error(c, "bad value '%s'", s);
+	}
+	bool neg = false;
+	if (*p == '+' || *p == '-') {
+		neg = *p == '-';
+		p++;
+	}
+	if (!isdigit((unsigned char)*p))
+		return error(c, "bad number '%s'", s);
+	errno = 0;
+	char *end;
+	uint64_t v = strtoull(p, &end, 0);
+	if (errno || *end != '\0')
+		return error(c, "bad number '%s'", s);
+	*out = neg ? base - v : base + v;
+	return 0;
+}
+
+static int tokenize(char *line, char **tok, int max)
+{
+	int n = 0;
+	char *p = line;
+	while (*p) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (!*p || *p == '#')
+			break;
+		if (n == max)
+			return -1;
+		tok[n++] = p;
+		while (*p && !isspace((unsigned char)*p))
+			p++;
+		if (*p)
+			*p++ = '\0';
+	}
+	return n;
+}
+
+static const char *mem_err(int rc)
+{
+	switch (rc) {
+	case RMMEMU_E_GPF: return "granule protection fault (granule not in the non-secure PAS)";
+	case RMMEMU_E_NOMEM: return "address is not DRAM";
+	default: return "invalid access";
+	}
+}
+
+static int write_mem(struct console *c, uint64_t pa, const void *buf, size_t len)
+{
+	int rc = rmmemu_ns_write(c->emu, pa, buf, len);
+	if (rc)
+		return error(c, "write at 0x%llx: %s", (unsigned long long)pa, mem_err(rc));
+	return 0;
+}
+
+/* Parse "key=value" against a key; returns 1 if matched (value in *v), 0 if not, -1 on error. */
+static int kv(struct console *c, const char *tok, const char *key, uint64_t *v)
+{
+	size_t k = strlen(key);
+	if (strncmp(tok, key, k) || tok[k] != '=')
+		return 0;
+	return parse_value(c, tok + k + 1, v) ? -1 : 1;
+}
+
+static void put64(uint8_t *img, unsigned off, uint64_t v)
+{
+	memcpy(img + off, &v, 8);
+}
+
+static int cmd_realm_params(struct console *c, int n, char **t)
+{
+	uint8_t img[GRANULE] = { 0 };
+	uint64_t pa, v;
+	if (n < 2 || parse_value(c, t[1], &pa))
+		return n < 2 ? error(c, "usage: realm_params PA key=value...") : -1;
+	uint64_t flags = 0;
+	for (int i = 2; i < n; i++) {
+		static const struct { const char *key; unsigned off, size; } f[] = {
+			{ "flags", RMI_REALM_PARAMS_FLAGS, 8 }, { "s2sz", RMI_REALM_PARAMS_S2SZ, 1 },
+			{ "sve_vl", RMI_REALM_PARAMS_SVE_VL, 1 }, { "num_bps", RMI_REALM_PARAMS_NUM_BPS, 1 },
+			{ "num_wps", RMI_REALM_PARAMS_NUM_WPS, 1 }, { "pmu_num_ctrs", RMI_REALM_PARAMS_PMU_NUM_CTRS, 1 },
+			{ "vmid", RMI_REALM_PARAMS_VMID, 2 }, { "rtt_base", RMI_REALM_PARAMS_RTT_BASE, 8 },
+			{ "rtt_level_start", RMI_REALM_PARAMS_RTT_LEVEL_START, 8 },
+			{ "rtt_num_start", RMI_REALM_PARAMS_RTT_NUM_START, 4 },
+		};
+		int matched = 0;
+		for (unsigned k = 0; k < sizeof(f) / sizeof(f[0]) && !matched; k++) {
+			matched = kv(c, t[i], f[k].key, &v);
+			if (matched < 0)
+				return -1;
+			if (matched) {
+				if (f[k].size < 8 && (v >> (8 * f[k].size)) && !(f[k].size == 8))
+					return error(c, "%s: value 0x%llx does not fit in %u byte(s)", f[k].key,
+						     (unsigned long long)v, f[k].size);
+				if (f[k].off == RMI_REALM_PARAMS_FLAGS)
+					flags |= v;
+				else
+					memcpy(img + f[k].off, &v, f[k].size);
+			}
+		}
+		if (matched)
+			continue;
+		if (!strcmp(t[i], "lpa2") || !strcmp(t[i], "sve") || !strcmp(t[i], "pmu")) {
+			flags |= !strcmp(t[i], "lpa2") ? RMI_REALM_FLAGS_LPA2
+				 : !strcmp(t[i], "sve") ? RMI_REALM_FLAGS_SVE : RMI_REALM_FLAGS_PMU;
+		} else if (!strncmp(t[i], "hash=", 5)) {
+			const char *h = t[i] + 5;
+			if (!strcasecmp(h, "sha256"))
+				img[RMI_REALM_PARAMS_HASH_ALGO] = RMI_HASH_SHA_256;
+			else if (!strcasecmp(h, "sha512"))
+				img[RMI_REALM_PARAMS_HASH_ALGO] = RMI_HASH_SHA_512;
+			else if (parse_value(c, h, &v) == 0 && v <= 0xFF)
+				img[RMI_REALM_PARAMS_HASH_ALGO] = (uint8_t)v;
+			else
+				return error(c, "hash: expected sha256, sha512 or a byte value");
+		} else if (!strncmp(t[i], "rpv=", 4)) {
+			size_t len = strlen(t[i] + 4);
+			if (len > RMI_RPV_SIZE)
+				return error(c, "rpv: at most %d bytes", RMI_RPV_SIZE);
+			memcpy(img + RMI_REALM_PARAMS_RPV, t[i] + 4, len);
+		} else {
+			return error(c, "realm_params: unknown key '%s'", t[i]);
+		}
+	}
+	put64(img, RMI_REALM_PARAMS_FLAGS, flags);
+	return write_mem(c, pa, img, sizeof(img));
+}
+
+static int cmd_rec_params(struct console *c, int n, char **t)
+{
+	uint8_t img[GRANULE] = { 0 };
+	uint64_t pa, v, flags = 0, num_aux = 0, aux[RMI_MAX_REC_AUX_GRANULES] = { 0 };
+	unsigned aux_listed = 0;
+	bool aux_range = false;
+	if (n < 2 || parse_value(c, t[1], &pa))
+		return n < 2 ? error(c, "usage: rec_params PA key=value...") : -1;
+	for (int i = 2; i < n; i++) {
+		int m;
+		if ((m = kv(c, t[i], "runnable", &v))) {
+			if (m < 0)
+				return -1;
+			flags = v ? flags | RMI_REC_PARAMS_FLAG_RUNNABLE : flags & ~RMI_REC_PARAMS_FLAG_RUNNABLE;
+		} else if ((m = kv(c, t[i], "flags", &v))) {
+			if (m < 0)
+				return -1;
+			flags = v;
+		} else if ((m = kv(c, t[i], "mpidr", &v))) {
+			if (m < 0)
+				return -1;
+			put64(img, RMI_REC_PARAMS_MPIDR, v);
+		} else if ((m = kv(c, t[i], "pc", &v))) {
+			if (m < 0)
+				return -1;
+			put64(img, RMI_REC_PARAMS_PC, v);
+		} else if ((m = kv(c, t[i], "num_aux", &v))) {
+			if (m < 0)
+				return -1;
+			num_aux = v;
+		} else if (t[i][0] == 'x' && isdigit((unsigned char)t[i][1]) && t[i][2] == '=') {
+			unsigned r = (unsigned)(t[i][1] - '0');
+			if (r >= RMI_REC_CREATE_NR_GPRS || parse_value(c, t[i] + 3, &v))
+				return error(c, "rec_params: registers x0..x7 only");
+			put64(img, RMI_REC_PARAMS_GPRS + 8 * r, v);
+		} else if (!strncmp(t[i], "aux=", 4)) {
+			char *list = t[i] + 4, *save = NULL;
+			for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+				if (aux_listed == RMI_MAX_REC_AUX_GRANULES)
+					return error(c, "rec_params: at most %d aux granules", RMI_MAX_REC_AUX_GRANULES);
+				if (parse_value(c, item, &aux[aux_listed]))
+					return -1;
+				aux_listed++;
+			}
+			aux_range = aux_listed == 1;
+		} else {
+			return error(c, "rec_params: unknown key '%s'", t[i]);
+		}
+	}
+	if (aux_range && num_aux > 1) {
+		if (num_aux > RMI_MAX_REC_AUX_GRANULES)
+			return error(c, "rec_params: num_aux > %d with a single aux base", RMI_MAX_REC_AUX_GRANULES);
+		for (unsigned k = 1; k < num_aux; k++)
+			aux[k] = aux[0] + k * GRANULE;
+		aux_listed = (unsigned)num_aux;
+	}
+	if (!num_aux)
+		num_aux = aux_listed;
+	put64(img, RMI_REC_PARAMS_FLAGS, flags);
+	put64(img, RMI_REC_PARAMS_NUM_AUX, num_aux);
+	for (unsigned k = 0; k < aux_listed; k++)
+		put64(img, RMI_REC_PARAMS_AUX + 8 * k, aux[k]);
+	return write_mem(c, pa, img, sizeof(img));
+}
+
+static int cmd_rec_run(struct console *c, int n, char **t)
+{
+	uint8_t img[RMI_REC_ENTER_SIZE] = { 0 };
+	uint64_t pa, v, flags = 0;
+	if (n < 2 || parse_value(c, t[1], &pa))
+		return n < 2 ? error(c, "usage: rec_run PA key=value...") : -1;
+	for (int i = 2; i < n; i++) {
+		static const struct { const char *name; uint64_t bit; } fl[] = {
+			{ "emul_mmio", RMI_REC_ENTER_FLAG_EMUL_MMIO }, { "inject_sea", RMI_REC_ENTER_FLAG_INJECT_SEA },
+			{ "trap_wfi", RMI_REC_ENTER_FLAG_TRAP_WFI }, { "trap_wfe", RMI_REC_ENTER_FLAG_TRAP_WFE },
+			{ "ripas_reject", RMI_REC_ENTER_FLAG_RIPAS_RESPONSE },
+		};
+		bool done = false;
+		for (unsigned k = 0; k < sizeof(fl) / sizeof(fl[0]); k++)
+			if (!strcmp(t[i], fl[k].name)) {
+				flags |= fl[k].bit;
+				done = true;
+			}
+		if (done)
+			continue;
+		int m;
+		unsigned r;
+		char *eq = strchr(t[i], '=');
+		if ((m = kv(c, t[i], "flags", &v))) {
+			if (m < 0)
+				return -1;
+			flags |= v;
+		} else if ((m = kv(c, t[i], "gicv3_hcr", &v))) {
+			if (m < 0)
+				return -1;
+			put64(img, RMI_REC_ENTER_GICV3_HCR, v);
+		} else if (eq && t[i][0] == 'x' && sscanf(t[i], "x%u=", &r) == 1 && r < RMI_REC_NR_GPRS) {
+			if (parse_value(c, eq + 1, &v))
+				return -1;
+			put64(img, RMI_REC_ENTER_GPRS + 8 * r, v);
+		} else if (eq && !strncmp(t[i], "lr", 2) && sscanf(t[i], "lr%u=", &r) == 1 && r < RMI_REC_GIC_NUM_LRS) {
+			if (parse_value(c, eq + 1, &v))
+				return -1;
+			put64(img, RMI_REC_ENTER_GICV3_LRS + 8 * r, v);
+		} else {
+			return error(c, "rec_run: unknown key '%s'", t[i]);
+		}
+	}
+	put64(img, RMI_REC_ENTER_FLAGS, flags);
+	return write_mem(c, pa, img, sizeof(img));
+}
+
+static int cmd_exit(struct console *c, int n, char **t)
+{
+	static const char *const reasons[] = { "SYNC", "IRQ", "FIQ", "PSCI", "RIPAS_CHANGE", "HOST_CALL", "SERROR" };
+	uint8_t img[RMI_REC_EXIT_SIZE];
+	uint64_t pa;
+	if (n != 2 || parse_value(c, t[1], &pa))
+		return n != 2 ? error(c, "usage: exit PA") : -1;
+	int rc = rmmemu_ns_read(c->emu, pa + RMI_REC_EXIT_BASE, img, sizeof(img));
+	if (rc)
+		return error(c, "read at 0x%llx: %s", (unsigned long long)pa, mem_err(rc));
+	uint64_t f[8];
+	memcpy(&f[0], img + 0, 8);
+	memcpy(&f[1], img + RMI_REC_EXIT_ESR - RMI_REC_EXIT_BASE, 24);
+	memcpy(&f[4], img + RMI_REC_EXIT_CNTV_CTL - RMI_REC_EXIT_BASE, 16);
+	memcpy(&f[6], img + RMI_REC_EXIT_RIPAS_BASE - RMI_REC_EXIT_BASE, 16);
+	fprintf(c->out, "  exit_reason=%llu (RMI_EXIT_%s) esr=0x%llx far=0x%llx hpfar=0x%llx cntv_ctl=0x%llx "
+		"cntv_cval=0x%llx ripas=[0x%llx, 0x%llx)\n",
+		(unsigned long long)f[0], f[0] < 7 ? reasons[f[0]] : "?", (unsigned long long)f[1],
+		(unsigned long long)f[2], (unsigned long long)f[3], (unsigned long long)f[4],
+		(unsigned long long)f[5], (unsigned long long)f[6], (unsigned long long)f[7]);
+	set_var(c, "exit_reason", f[0]);
+	return 0;
+}
+
+/* "SUCCESS", "RMI_ERROR_RTT", "ERROR_RTT(2)", "ERROR_RTT:2", "NOT_SUPPORTED", or a number. */
+static int parse_status(struct console *c, const char *s, uint64_t *out)
+{
+	char name[64];
+	unsigned idx = 0;
+	bool has_idx = false;
+	size_t len = strcspn(s, "(:");
+	if (len >= sizeof(name))
+		return error(c, "bad status '%s'", s);
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (s[len]) {
+		char *end;
+		unsigned long v = strtoul(s + len + 1, &end, 0);
+		if (end == s + len + 1 || v > 255 || (s[len] == '(' ? strcmp(end, ")") : *end != '\0'))
+			return error(c, "bad status index in '%s'", s);
+		idx = (unsigned)v;
+		has_idx = true;
+	}
+	const char *n = name;
+	if (!strncasecmp(n, "RMI_", 4))
+		n += 4;
+	if (!strcasecmp(n, "NOT_SUPPORTED") || !strcasecmp(n, "SMCCC_NOT_SUPPORTED")) {
+		*out = SMCCC_NOT_SUPPORTED;
+		return 0;
+	}
+	for (unsigned st = 0; st < 5; st++)
+		if (!strcasecmp(n, rmmemu_rmi_status_name(st) + 4)) {
+			*out = RMI_PACK_RETURN(st, has_idx ? idx : 0);
+			return has_idx || st != RMI_ERROR_RTT ? 0 : 1; /* 1: any RTT level */
+		}
+	return parse_value(c, s, out);
+}
+
+static void print_call(struct console *c, uint64_t fid, const uint64_t a[6], unsigned nargs)
+{
+	char ret[64];
+	const char *name = rmmemu_rmi_name(fid);
+	rmmemu_format_return(c->last.x[0], ret, sizeof(ret));
+	if (name)
+		fprintf(c->out, "%s(", name);
+	else
+		fprintf(c->out, "SMC 0x%llx(", (unsigned long long)fid);
+	for (unsigned i = 0; i < nargs; i++)
+		fprintf(c->out, "%s0x%llx", i ? ", " : "", (unsigned long long)a[i]);
+	fprintf(c->out, ") -> %s", ret);
+	unsigned nres = rmmemu_rmi_nresults(fid);
+	for (unsigned i = 0; i < nres && name; i++)
+		fprintf(c->out, " x%u=0x%llx", i + 1, (unsigned long long)c->last.x[i + 1]);
+	fputc('\n', c->out);
+}
+
+static int cmd_smc(struct console *c, uint64_t fid, int n, char **t)
+{
+	uint64_t a[6] = { 0 };
+	if (n - 1 > 6)
+		return error(c, "at most 6 arguments (X1..X6)");
+	for (int i = 1; i < n; i++)
+		if (parse_value(c, t[i], &a[i - 1]))
+			return -1;
+	unsigned want = rmmemu_rmi_nargs(fid);
+	if (rmmemu_rmi_name(fid) && (unsigned)(n - 1) < want)
+		return error(c, "%s takes %u argument(s), %d given", rmmemu_rmi_name(fid), want, n - 1);
+	rmmemu_smc(c->emu, fid, a, &c->last);
+	c->last_fid = fid;
+	c->have_last = true;
+	for (unsigned i = 0; i < 5; i++) {
+		char v[4] = { 'x', (char)('0' + i), 0, 0 };
+		set_var(c, v, c->last.x[i]);
+	}
+	if (!c->opts.quiet)
+		print_call(c, fid, a, rmmemu_rmi_name(fid) ? want : (unsigned)(n - 1));
+	return 0;
+}
+
+static int cmd_expect(struct console *c, int n, char **t)
+{
+	uint64_t want;
+	if (n != 2)
+		return error(c, "usage: expect STATUS");
+	if (!c->have_last)
+		return error(c, "expect: no RMI call yet");
+	int r = parse_status(c, t[1], &want);
+	if (r < 0)
+		return -1;
+	uint64_t got = c->last.x[0];
+	bool ok = r == 1 ? RMI_RETURN_STATUS(got) == RMI_ERROR_RTT && (got >> 16) == 0 : got == want;
+	if (!ok) {
+		char g[64], w[64];
+		rmmemu_format_return(got, g, sizeof(g));
+		rmmemu_format_return(want, w, sizeof(w));
+		return error(c, "expected %s, got %s", r == 1 ? "RMI_ERROR_RTT" : w, g);
+	}
+	return 0;
+}
+
+static int console_exec_tokens(struct console *c, int n, char **t)
+{
+	uint64_t v, pa, len;
+	const char *cmd = t[0];
+
+	if (!strcmp(cmd, "help")) {
+		fputs(help_text, c->out);
+		return 0;
+	}
+	if (!strcmp(cmd, "quit") || (!strcmp(cmd, "exit") && n == 1)) {
+		c->done = true;
+		return 0;
+	}
+	if (!strcmp(cmd, "echo")) {
+		for (int i = 1; i < n; i++)
+			fprintf(c->out, "%s%s", i > 1 ? " " : "", t[i]);
+		fputc('\n', c->out);
+		return 0;
+	}
+	if (!strcmp(cmd, "set")) {
+		if (n != 3)
+			return error(c, "usage: set NAME VALUE");
+		if (parse_value(c, t[2], &v))
+			return -1;
+		return set_var(c, t[1], v);
+	}
+	if (!strcmp(cmd, "realm_params"))
+		return cmd_realm_params(c, n, t);
+	if (!strcmp(cmd, "rec_params"))
+		return cmd_rec_params(c, n, t);
+	if (!strcmp(cmd, "rec_run"))
+		return cmd_rec_run(c, n, t);
+	if (!strcmp(cmd, "exit"))
+		return cmd_exit(c, n, t);
+	if (!strcmp(cmd, "expect"))
+		return cmd_expect(c, n, t);
+	if (!strcmp(cmd, "expect_x")) {
+		uint64_t r;
+		if (n != 3 || parse_value(c, t[1], &r) || r > 4 || parse_value(c, t[2], &v))
+			return error(c, "usage: expect_x N(1..4) VALUE");
+		if (!c->have_last)
+			return error(c, "expect_x: no RMI call yet");
+		if (c->last.x[r] != v)
+			return error(c, "expected x%llu=0x%llx, got 0x%llx", (unsigned long long)r,
+				     (unsigned long long)v, (unsigned long long)c->last.x[r]);
+		return 0;
+	}
+	if (!strcmp(cmd, "write64") || !strcmp(cmd, "write8")) {
+		if (n != 3 || parse_value(c, t[1], &pa) || parse_value(c, t[2], &v))
+			return error(c, "usage: %s PA VALUE", cmd);
+		if (cmd[5] == '8') {
+			if (v > 0xFF)
+				return error(c, "write8: value 0x%llx does not fit in a byte", (unsigned long long)v);
+			uint8_t b = (uint8_t)v;
+			return write_mem(c, pa, &b, 1);
+		}
+		return write_mem(c, pa, &v, 8);
+	}
+	if (!strcmp(cmd, "read64")) {
+		if (n != 2 || parse_value(c, t[1], &pa))
+			return error(c, "usage: read64 PA");
+		int rc = rmmemu_ns_read64(c->emu, pa, &v);
+		if (rc)
+			return error(c, "read at 0x%llx: %s", (unsigned long long)pa, mem_err(rc));
+		fprintf(c->out, "  [0x%llx] = 0x%llx\n", (unsigned long long)pa, (unsigned long long)v);
+		return set_var(c, "val", v);
+	}
+	if (!strcmp(cmd, "fill") || !strcmp(cmd, "dump")) {
+		bool fill = cmd[0] == 'f';
+		if (n != (fill ? 4 : 3) || parse_value(c, t[1], &pa) || parse_value(c, t[2], &len) ||
+		    (fill && parse_value(c, t[3], &v)) || len > (1 << 20) || (fill && v > 0xFF))
+			return error(c, fill ? "usage: fill PA LEN(<=1MiB) BYTE" : "usage: dump PA LEN(<=1MiB)");
+		uint8_t *buf = malloc(len ? len : 1);
+		if (!buf)
+			return error(c, "out of memory");
+		int rc;
+		if (fill) {
+			memset(buf, (int)v, len);
+			rc = rmmemu_ns_write(c->emu, pa, buf, len);
+		} else {
+			rc = rmmemu_ns_read(c->emu, pa, buf, len);
+			for (uint64_t i = 0; !rc && i < len; i++)
+				fprintf(c->out, "%s%02x%s", i % 16 ? "" : "  ", buf[i],
+					(i % 16 == 15 || i + 1 == len) ? "\n" : " ");
+		}
+		free(buf);
+		if (rc)
+			return error(c, "%s at 0x%llx: %s", cmd, (unsigned long long)pa, mem_err(rc));
+		return 0;
+	}
+	if (!strcmp(cmd, "probe")) {
+		if (n != 2 || parse_value(c, t[1], &pa))
+			return error(c, "usage: probe PA");
+		int rc = rmmemu_ns_read64(c->emu, pa, &v);
+		if (rc)
+			fprintf(c->out, "  normal-world read of 0x%llx refused: %s\n", (unsigned long long)pa, mem_err(rc));
+		else
+			fprintf(c->out, "  normal-world read of 0x%llx = 0x%llx\n", (unsigned long long)pa,
+				(unsigned long long)v);
+		return 0;
+	}
+	if (!strcmp(cmd, "granule")) {
+		struct rmmemu_granule_info gi;
+		if (n != 2 || parse_value(c, t[1], &pa))
+			return error(c, "usage: granule PA");
+		if (rmmemu_granule_info(c->emu, pa, &gi))
+			return error(c, "0x%llx is not DRAM", (unsigned long long)pa);
+		fprintf(c->out, "  granule 0x%llx: %s, PAS %s, refcount %u\n", (unsigned long long)(pa & ~(GRANULE - 1)),
+			rmmemu_granule_state_name(gi.state), rmmemu_pas_name(gi.pas), gi.refcount);
+		return 0;
+	}
+	if (!strcmp(cmd, "census")) {
+		uint64_t counts[RMMEMU_GRANULE_NUM_STATES];
+		rmmemu_granule_census(c->emu, counts);
+		fprintf(c->out, "  granules:");
+		for (unsigned s = 0; s < RMMEMU_GRANULE_NUM_STATES; s++)
+			fprintf(c->out, " %s=%llu", rmmemu_granule_state_name((enum rmmemu_granule_state)s),
+				(unsigned long long)counts[s]);
+		fputc('\n', c->out);
+		return 0;
+	}
+	if (!strcmp(cmd, "invariants")) {
+		char msg[256];
+		if (rmmemu_check_invariants(c->emu, msg, sizeof(msg)))
+			return error(c, "invariant violated: %s", msg);
+		if (!c->opts.quiet)
+			fprintf(c->out, "  invariants hold\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "delegate") || !strcmp(cmd, "undelegate")) {
+		uint64_t count = 1;
+		if ((n != 2 && n != 3) || parse_value(c, t[1], &pa) || (n == 3 && parse_value(c, t[2], &count)) ||
+		    count == 0 || count > 65536)
+			return error(c, "usage: %s PA [COUNT(1..65536)]", cmd);
+		uint64_t fid = cmd[0] == 'd' ? SMC_RMI_GRANULE_DELEGATE : SMC_RMI_GRANULE_UNDELEGATE;
+		for (uint64_t i = 0; i < count; i++) {
+			const uint64_t a[6] = { pa + i * GRANULE };
+			rmmemu_smc(c->emu, fid, a, &c->last);
+			c->last_fid = fid;
+			c->have_last = true;
+			if (c->last.x[0] != RMI_SUCCESS || count == 1) {
+				if (!c->opts.quiet)
+					print_call(c, fid, a, 1);
+				if (c->last.x[0] != RMI_SUCCESS)
+					return 0; /* `expect` can check it */
+			}
+		}
+		if (count > 1 && !c->opts.quiet)
+			fprintf(c->out, "%s x%llu [0x%llx..0x%llx] -> RMI_SUCCESS\n", rmmemu_rmi_name(fid),
+				(unsigned long long)count, (unsigned long long)pa,
+				(unsigned long long)(pa + (count - 1) * GRANULE));
+		return 0;
+	}
+	if (!strcmp(cmd, "trace")) {
+		if (n != 2 || (strcmp(t[1], "on") && strcmp(t[1], "off")))
+			return error(c, "usage: trace on|off");
+		rmmemu_set_trace(c->emu, c->out, strcmp(t[1], "on") ? 0 : RMMEMU_TRACE_STATE);
+		return 0;
+	}
+
+	/* An RMI call by name or by FID. */
+	uint64_t fid = rmmemu_rmi_fid(cmd);
+	if (!fid) {
+		if (!isdigit((unsigned char)cmd[0]))
+			return error(c, "unknown command '%s' (try 'help')", cmd);
+		if (parse_value(c, cmd, &fid))
+			return -1;
+	}
+	return cmd_smc(c, fid, n, t);
+}
+
+int console_exec_line(struct console *c, const char *line, const char *where)
+{
+	char buf[1024];
+	char *tok[MAX_TOKENS];
+	size_t len = strlen(line);
+	c->where = where;
+	if (len >= sizeof(buf))
+		return error(c, "line too long");
+	memcpy(buf, line, len + 1);
+	int n = tokenize(buf, tok, MAX_TOKENS);
+	if (n < 0)
+		return error(c, "too many words on a line");
+	if (n == 0)
+		return 0;
+	if (c->opts.echo_input && !c->opts.quiet)
+		fprintf(c->out, "> %s", line);
+	if (c->opts.echo_input && !c->opts.quiet && (len == 0 || line[len - 1] != '\n'))
+		fputc('\n', c->out);
+	return console_exec_tokens(c, n, tok);
+}
+
+int console_run_stream(struct console *c, FILE *in, const char *name)
+{
+	char line[1024], where[300];
+	unsigned lineno = 0;
+	int failures = 0;
+	while (!c->done && fgets(line, sizeof(line), in)) {
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", name, lineno);
+		if (!strchr(line, '\n') && !feof(in)) {
+			error(c, "line too long");
+			failures++;
+			int ch;
+			while ((ch = fgetc(in)) != EOF && ch != '\n')
+				;
+		} else if (console_exec_line(c, line, where)) {
+			failures++;
+		}
+		if (failures && c->opts.stop_on_error)
+			break;
+	}
+	fflush(c->out);
+	return failures;
+}
+
+int console_run_string(struct console *c, const char *script, const char *name)
+{
+	FILE *in = fmemopen((void *)script, strlen(script), "r");
+	if (!in)
+		return error(c, "cannot read script");
+	int r = console_run_stream(c, in, name);
+	fclose(in);
+	return r;
+}
