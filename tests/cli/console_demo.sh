@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The CLI: the demo runs to completion, console scripts drive RMI, bad input fails cleanly.
+set -u
+bin=$1; src=$2
+fail=0; pass=0
+check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+"$bin" run >"$tmp/demo.out" 2>&1; rc=$?
+check "demo exits 0" '[ $rc -eq 0 ]'
+check "demo completes" 'grep -q "demo complete" "$tmp/demo.out"'
+check "demo ends with all granules undelegated" 'grep -q "UNDELEGATED=524288 DELEGATED=0 RD=0" "$tmp/demo.out"'
+check "demo shows protection fault" 'grep -q "granule protection fault" "$tmp/demo.out"'
+"$bin" >/dev/null 2>&1; rc=$?
+check "no arguments runs the demo" '[ $rc -eq 0 ]'
+"$bin" run --trace >/dev/null 2>"$tmp/trace"; rc=$?
+check "trace run exits 0" '[ $rc -eq 0 ]'
+check "trace decodes calls" 'grep -q "RMI_REALM_CREATE(rd=0x88000000, params_ptr=0x80001000) -> RMI_SUCCESS" "$tmp/trace"'
+check "trace shows state changes" 'grep -q "granule 0x88000000: DELEGATED -> RD" "$tmp/trace"'
+
+for f in "$src"/tests/scenarios/*.rmi; do
+    [ -e "$f" ] || continue
+    "$bin" console --stop-on-error "$f" >"$tmp/s.out" 2>&1; rc=$?
+    check "scenario $(basename "$f")" '[ $rc -eq 0 ] || { cat "$tmp/s.out"; false; }'
+done
+
+printf 'GRANULE_DELEGATE 0x80000000\nexpect ERROR_INPUT\n' | "$bin" console >"$tmp/o" 2>&1; rc=$?
+check "failed expect gives exit 1" '[ $rc -eq 1 ] && grep -q "expected RMI_ERROR_INPUT, got RMI_SUCCESS" "$tmp/o"'
+printf 'NO_SUCH_CALL 1\n' | "$bin" console >"$tmp/o" 2>&1; rc=$?
+check "unknown command gives exit 1" '[ $rc -eq 1 ] && grep -q "unknown command" "$tmp/o"'
+printf 'GRANULE_DELEGATE 0xzz\n' | "$bin" console >"$tmp/o" 2>&1; rc=$?
+check "bad number gives exit 1" '[ $rc -eq 1 ] && grep -q "bad number" "$tmp/o"'
+printf '0xC4000199 1 2\nexpect NOT_SUPPORTED\n' | "$bin" console >"$tmp/o" 2>&1; rc=$?
+check "unknown FID is NOT_SUPPORTED" '[ $rc -eq 0 ]'
+"$bin" console /nonexistent >/dev/null 2>&1; rc=$?
+check "missing file gives exit 2" '[ $rc -eq 2 ]'
+"$bin" console --dram 0x1000:0 </dev/null >/dev/null 2>"$tmp/e"; rc=$?
+check "impossible platform gives exit 2" '[ $rc -eq 2 ] && grep -q "platform configuration" "$tmp/e"'
+"$bin" frobnicate >/dev/null 2>&1; rc=$?
+check "unknown subcommand gives exit 2" '[ $rc -eq 2 ]'
+head -c 5000 /dev/urandom | tr -d '\n' | "$bin" console >/dev/null 2>&1; rc=$?
+check "garbage input fails cleanly" '[ $rc -eq 1 ]'
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
