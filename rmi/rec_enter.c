@@ -11,6 +11,7 @@
 #include "rmi/rmi.h"
 #include "rmm/realm.h"
 #include "rmm/vcpu_ops.h"
+#include "rsi/rsi.h"
 
 /* ESR_EL2 fields used to complete an exit. */
 #define ESR_EC_SHIFT        26
@@ -134,23 +135,18 @@ static void complete_sysreg_emulation(struct rec *rec, const uint64_t *gprs)
 		rec->regs[rt] = gprs[0];
 }
 
-static void put64(struct rec_exit_image *x, unsigned off, uint64_t v)
-{
-	memcpy(&x->bytes[off - RMI_REC_EXIT_BASE], &v, sizeof(v));
-}
-
 /* GIC and timer state every exit reports. */
 static void fill_exit_common(const struct rec *rec, struct rec_exit_image *x)
 {
-	put64(x, RMI_REC_EXIT_GICV3_HCR, rec->gic.hcr & (ICH_HCR_EOICOUNT_MASK | ICH_HCR_NS_MASK));
+	rec_exit_put64(x, RMI_REC_EXIT_GICV3_HCR, rec->gic.hcr & (ICH_HCR_EOICOUNT_MASK | ICH_HCR_NS_MASK));
 	for (unsigned i = 0; i < RMI_REC_GIC_NUM_LRS; i++)
-		put64(x, RMI_REC_EXIT_GICV3_LRS + 8 * i, rec->gic.lrs[i]);
-	put64(x, RMI_REC_EXIT_GICV3_MISR, rec->gic.misr);
-	put64(x, RMI_REC_EXIT_GICV3_VMCR, rec->gic.vmcr);
-	put64(x, RMI_REC_EXIT_CNTP_CTL, rec->sysregs.cntp_ctl);
-	put64(x, RMI_REC_EXIT_CNTP_CVAL, rec->sysregs.cntp_cval);
-	put64(x, RMI_REC_EXIT_CNTV_CTL, rec->sysregs.cntv_ctl);
-	put64(x, RMI_REC_EXIT_CNTV_CVAL, rec->sysregs.cntv_cval);
+		rec_exit_put64(x, RMI_REC_EXIT_GICV3_LRS + 8 * i, rec->gic.lrs[i]);
+	rec_exit_put64(x, RMI_REC_EXIT_GICV3_MISR, rec->gic.misr);
+	rec_exit_put64(x, RMI_REC_EXIT_GICV3_VMCR, rec->gic.vmcr);
+	rec_exit_put64(x, RMI_REC_EXIT_CNTP_CTL, rec->sysregs.cntp_ctl);
+	rec_exit_put64(x, RMI_REC_EXIT_CNTP_CVAL, rec->sysregs.cntp_cval);
+	rec_exit_put64(x, RMI_REC_EXIT_CNTV_CTL, rec->sysregs.cntv_ctl);
+	rec_exit_put64(x, RMI_REC_EXIT_CNTV_CVAL, rec->sysregs.cntv_cval);
 }
 
 void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
@@ -217,8 +213,11 @@ void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 	rec->set_ripas.response = (flags & RMI_REC_ENTER_FLAG_RIPAS_RESPONSE) ? RIPAS_REJECT : RIPAS_ACCEPT;
 	complete_set_ripas(rec);
 	complete_sysreg_emulation(rec, gprs);
-	/* Host call completion (copying enter.gprs into the realm's RsiHostCall) belongs to RSI. */
-	rec->host_call = false;
+	/* A pending host call gets the host's results; if its page went away, that is the exit. */
+	if (!rsi_complete_host_call(rmm, rec, gprs, &exit_img)) {
+		ret = RMI_SUCCESS;
+		goto write_exit;
+	}
 
 	rec->last_run_info.esr = 0;
 	rec->trap_wfi = (flags & RMI_REC_ENTER_FLAG_TRAP_WFI) != 0;
@@ -232,6 +231,7 @@ void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 	}
 	fill_exit_common(rec, &exit_img);
 	ret = RMI_SUCCESS;
+write_exit:
 	if (!ns_granule_write(rmm, run_pa, RMI_REC_EXIT_BASE, exit_img.bytes, sizeof(exit_img.bytes)))
 		ret = RMI_ERROR_INPUT;
 out:

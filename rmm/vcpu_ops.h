@@ -15,6 +15,18 @@ struct rec_exit_image {
 	uint8_t bytes[RMI_REC_EXIT_SIZE];
 };
 
+static inline void rec_exit_put64(struct rec_exit_image *x, unsigned off, uint64_t v)
+{
+	__builtin_memcpy(&x->bytes[off - RMI_REC_EXIT_BASE], &v, sizeof(v));
+}
+
+static inline uint64_t rec_exit_get64(const struct rec_exit_image *x, unsigned off)
+{
+	uint64_t v;
+	__builtin_memcpy(&v, &x->bytes[off - RMI_REC_EXIT_BASE], sizeof(v));
+	return v;
+}
+
 struct rmm_vcpu_ops {
 	/* Run the REC until it exits to the host; write the exit into `exit`. */
 	void (*run)(void *ctx, struct rmm *rmm, struct rec *rec, rmm_pa_t rec_pa,
