@@ -52,7 +52,43 @@ static const char *const help_text =
 	"expect_x N VALUE                    last result register XN equals VALUE\n"
 	"trace on|off                        show granule and realm state changes\n"
 	"echo TEXT                           print TEXT\n"
+	"debug (acting as the realm; no real host can do this):\n"
+	"rim RD, measurement RD SLOT         print the RIM / REM (slot 1..4 = REM0..3)\n"
+	"realm_smc REC FID|NAME [X1..X7]     the REC issues an SMC (RSI_*, PSCI_*): results in $r0..$r7\n"
+	"realm_read RD IPA LEN               dump realm memory mapped at a protected IPA\n"
 	"help, quit                          \n";
+
+static const char *const exit_reason_names[] = { "RMI_EXIT_SYNC", "RMI_EXIT_IRQ", "RMI_EXIT_FIQ",
+						  "RMI_EXIT_PSCI", "RMI_EXIT_RIPAS_CHANGE",
+						  "RMI_EXIT_HOST_CALL", "RMI_EXIT_SERROR" };
+
+static const struct { const char *name; uint64_t fid; } rsi_names[] = {
+	{ "RSI_VERSION", 0xC4000190ULL }, { "RSI_FEATURES", 0xC4000191ULL },
+	{ "RSI_MEASUREMENT_READ", 0xC4000192ULL }, { "RSI_MEASUREMENT_EXTEND", 0xC4000193ULL },
+	{ "RSI_ATTEST_TOKEN_INIT", 0xC4000194ULL }, { "RSI_ATTEST_TOKEN_CONTINUE", 0xC4000195ULL },
+	{ "RSI_REALM_CONFIG", 0xC4000196ULL }, { "RSI_IPA_STATE_SET", 0xC4000197ULL },
+	{ "RSI_IPA_STATE_GET", 0xC4000198ULL }, { "RSI_HOST_CALL", 0xC4000199ULL },
+	{ "PSCI_VERSION", 0x84000000ULL }, { "PSCI_CPU_SUSPEND", 0xC4000001ULL }, { "PSCI_CPU_OFF", 0x84000002ULL },
+	{ "PSCI_CPU_ON", 0xC4000003ULL }, { "PSCI_AFFINITY_INFO", 0xC4000004ULL },
+	{ "PSCI_SYSTEM_OFF", 0x84000008ULL }, { "PSCI_SYSTEM_RESET", 0x84000009ULL },
+	{ "PSCI_FEATURES", 0x8400000AULL }, { "SMCCC_VERSION", 0x80000000ULL },
+};
+
+static uint64_t rsi_fid_by_name(const char *s)
+{
+	for (unsigned i = 0; i < sizeof(rsi_names) / sizeof(rsi_names[0]); i++)
+		if (!strcasecmp(s, rsi_names[i].name) || !strcasecmp(s, rsi_names[i].name + 4))
+			return rsi_names[i].fid;
+	return 0;
+}
+
+static const char *rsi_fid_name(uint64_t fid)
+{
+	for (unsigned i = 0; i < sizeof(rsi_names) / sizeof(rsi_names[0]); i++)
+		if (rsi_names[i].fid == fid)
+			return rsi_names[i].name;
+	return NULL;
+}
 
 struct console *console_new(struct rmmemu *emu, FILE *out, const struct console_opts *opts)
 {
@@ -643,6 +679,70 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 			fprintf(c->out, "%s x%llu [0x%llx..0x%llx] -> RMI_SUCCESS\n", rmmemu_rmi_name(fid),
 				(unsigned long long)count, (unsigned long long)pa,
 				(unsigned long long)(pa + (count - 1) * GRANULE));
+		return 0;
+	}
+	if (!strcmp(cmd, "rim") || !strcmp(cmd, "measurement")) {
+		uint64_t rd, slot = 0;
+		bool rim = cmd[0] == 'r';
+		if (n != (rim ? 2 : 3) || parse_value(c, t[1], &rd) || (!rim && parse_value(c, t[2], &slot)) || slot > 4)
+			return error(c, rim ? "usage: rim RD" : "usage: measurement RD SLOT(0..4)");
+		uint8_t m[64];
+		size_t mlen;
+		if (rmmemu_debug_measurement(c->emu, rd, (unsigned)slot, m, &mlen))
+			return error(c, "0x%llx is not a realm descriptor", (unsigned long long)rd);
+		fprintf(c->out, "  %s = ", slot ? "REM" : "RIM");
+		if (slot)
+			fprintf(c->out, "%llu: ", (unsigned long long)slot - 1);
+		for (size_t i = 0; i < mlen; i++)
+			fprintf(c->out, "%02x", m[i]);
+		fputc('\n', c->out);
+		return 0;
+	}
+	if (!strcmp(cmd, "realm_smc")) {
+		uint64_t rec, x[8] = { 0 };
+		int reason;
+		if (n < 3 || n > 10 || parse_value(c, t[1], &rec))
+			return error(c, "usage: realm_smc REC FID [X1..X7]");
+		for (int i = 2; i < n; i++) {
+			uint64_t fid = i == 2 ? rsi_fid_by_name(t[i]) : 0;
+			if (fid)
+				x[0] = fid;
+			else if (parse_value(c, t[i], &x[i - 2]))
+				return -1;
+		}
+		uint64_t fid = x[0];
+		if (rmmemu_debug_realm_smc(c->emu, rec, x, &reason))
+			return error(c, "0x%llx is not a REC that can run now", (unsigned long long)rec);
+		for (unsigned i = 0; i < 8; i++) {
+			char name[4] = { 'r', (char)('0' + i), 0, 0 };
+			set_var(c, name, x[i]);
+		}
+		if (!c->opts.quiet) {
+			const char *name = rsi_fid_name(fid);
+			fprintf(c->out, "realm: %s%s -> x0=0x%llx x1=0x%llx x2=0x%llx", name ? name : "SMC ",
+				name ? "" : t[2], (unsigned long long)x[0], (unsigned long long)x[1],
+				(unsigned long long)x[2]);
+			if (reason >= 0)
+				fprintf(c->out, "  [REC exit to host: %s]", reason < 7 ? exit_reason_names[reason] : "?");
+			fputc('\n', c->out);
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "realm_read")) {
+		uint64_t rd;
+		if (n != 4 || parse_value(c, t[1], &rd) || parse_value(c, t[2], &pa) || parse_value(c, t[3], &len) ||
+		    len > (1 << 20))
+			return error(c, "usage: realm_read RD IPA LEN(<=1MiB)");
+		uint8_t *buf = malloc(len ? len : 1);
+		if (!buf)
+			return error(c, "out of memory");
+		int rc = rmmemu_debug_realm_read(c->emu, rd, pa, buf, len);
+		for (uint64_t i = 0; !rc && i < len; i++)
+			fprintf(c->out, "%s%02x%s", i % 32 ? "" : "  ", buf[i], (i % 32 == 31 || i + 1 == len) ? "\n" : "");
+		free(buf);
+		if (rc)
+			return error(c, "IPA range [0x%llx, +0x%llx) is not mapped to realm DATA", (unsigned long long)pa,
+				     (unsigned long long)len);
 		return 0;
 	}
 	if (!strcmp(cmd, "trace")) {

@@ -148,6 +148,25 @@ void rmmemu_format_return(uint64_t x0, char *buf, size_t len); /* "RMI_ERROR_RTT
  * Returns 0 when consistent, else writes the first violation into msg. For tests and debugging. */
 int rmmemu_check_invariants(struct rmmemu *emu, char *msg, size_t len);
 
+/*
+ * Debug and teaching interface. Not part of the RMM's ABI (a real host can never do this):
+ * it lets a test or a demo look inside a realm and act as the realm itself.
+ */
+/* Read measurement slot (0 = RIM, 1..4 = REMs) of the realm whose RD is at rd_pa. *len gets the
+ * digest size (32 or 64). RMMEMU_E_INVAL if rd_pa is not an RD or slot > 4. */
+int rmmemu_debug_measurement(struct rmmemu *emu, uint64_t rd_pa, unsigned slot, uint8_t out[64], size_t *len);
+
+/* Execute an SMC as if the REC at rec_pa had issued it from the realm (RSI, PSCI, SMCCC):
+ * x[0] = FID, x[1..7] = arguments. On return x[0..7] hold the REC's X0..X7. *exit_reason is the
+ * RmiRecExitReason if the call needs the host (the REC then behaves as after that exit; the host
+ * completes it with RMI calls and REC_ENTER), or -1 if the realm simply continues.
+ * RMMEMU_E_INVAL if rec_pa is not a REC. */
+int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[8], int *exit_reason);
+
+/* Copy realm memory at a protected IPA that is mapped to a DATA granule (for showing what an
+ * RSI call wrote). RMMEMU_E_INVAL if the range is not fully mapped. */
+int rmmemu_debug_realm_read(struct rmmemu *emu, uint64_t rd_pa, uint64_t ipa, void *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif
