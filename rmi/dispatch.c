@@ -50,8 +50,13 @@ const struct rmi_cmd_desc *rmi_cmd_table(unsigned *count)
 	return cmds;
 }
 
+/* SMCCC: the function ID is W0 (bits 63:32 of X0 are not part of it) and bit 16 is the SVE hint
+ * of SMCCC 1.3, which the RMM ignores (as TF-RMM's handle_ns_smc). */
+#define SMCCC_SVE_HINT (1ULL << 16)
+
 const struct rmi_cmd_desc *rmi_cmd_by_fid(uint64_t fid)
 {
+	fid = (uint32_t)fid & ~SMCCC_SVE_HINT;
 	if (fid < RMI_FID(0) || fid > RMI_FID(0x1F))
 		return NULL;
 	for (unsigned i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)

@@ -15,7 +15,6 @@
 #include "rmm/rmm.h"
 #include "rtt/s2tt.h"
 
-struct rmm *rmmemu_core(struct rmmemu *emu);
 
 struct audit {
 	struct rmm *rmm;

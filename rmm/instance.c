@@ -9,7 +9,6 @@ struct rmmemu {
 	struct rmm rmm;
 };
 
-struct rmm *rmmemu_core(struct rmmemu *emu);
 struct rmm *rmmemu_core(struct rmmemu *emu)
 {
 	return &emu->rmm;

@@ -71,6 +71,9 @@ struct rmm {
 	void *vcpu_ctx;
 };
 
+/* The core behind a public instance (tests and in-tree layers only). */
+struct rmm *rmmemu_core(struct rmmemu *emu);
+
 /* ---- platform / granules (rmm/platform.c, rmm/granule.c) ---- */
 int rmm_platform_init(struct rmm *rmm, const struct rmmemu_platform_config *cfg,
 		      char *err, size_t errlen);
