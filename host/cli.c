@@ -3,11 +3,13 @@
  *
  *   rmmemu run [options]               the embedded demo realm life cycle
  *   rmmemu console [options] [FILE...] RMI console: FILEs in order, or stdin ('-' = stdin)
+ *   rmmemu scenario [-v] FILE...     RMI scenarios (docs/scenarios.md)
  *   rmmemu version | --help
  *
  * Exit codes: 0 success; 1 a command or expectation failed; 2 usage or configuration error.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +19,8 @@
 #include "host/cli.h"
 #include "host/console.h"
 #include "host/demo.h"
+#include "host/platform_opts.h"
+#include "host/scenario.h"
 #include "rmmemu/rmmemu.h"
 
 #define RMMEMU_VERSION "0.1.0"
@@ -30,6 +34,7 @@ static void usage(FILE *f)
 		"  run                 run the embedded demo: a whole realm life cycle through RMI 1.0\n"
 		"  console [FILE...]   RMI console: read RMI calls and helper commands from FILEs or stdin\n"
 		"                      (type 'help' inside for the command list)\n"
+		"  scenario [-v] FILE...  run RMI scenario files (YAML: calls and expected results)\n"
 		"  version             print the version and the RMI ABI implemented\n"
 		"\n"
 		"options (run, console):\n"
@@ -45,43 +50,13 @@ static void usage(FILE *f)
 		"exit status: 0 success, 1 a command or expectation failed, 2 usage or configuration error\n");
 }
 
-static int parse_size(const char *s, uint64_t *out)
+static int parse_range(const char *opt, const char *arg, struct rmmemu_platform_config *cfg, bool *given)
 {
-	char *end;
-	errno = 0;
-	uint64_t v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return -1;
-	uint64_t mul = 1;
-	switch (*end) {
-	case 'K': case 'k': mul = 1ULL << 10; end++; break;
-	case 'M': case 'm': mul = 1ULL << 20; end++; break;
-	case 'G': case 'g': mul = 1ULL << 30; end++; break;
-	case 'T': case 't': mul = 1ULL << 40; end++; break;
-	default: break;
-	}
-	if (*end || (v && mul > UINT64_MAX / v))
-		return -1;
-	*out = v * mul;
-	return 0;
-}
-
-static int parse_range(const char *opt, const char *arg, struct rmmemu_range *r, unsigned *n)
-{
-	char buf[128];
-	const char *colon = strchr(arg, ':');
-	if (!colon || (size_t)(colon - arg) >= sizeof(buf) || *n >= RMMEMU_MAX_RANGES) {
-		fprintf(stderr, "rmmemu: %s expects BASE:SIZE (at most %d ranges), got '%s'\n", opt,
-			RMMEMU_MAX_RANGES, arg);
+	char err[200];
+	if (platform_add_range(cfg, opt + 2, arg, given, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu: %s: %s\n", opt, err);
 		return -1;
 	}
-	memcpy(buf, arg, (size_t)(colon - arg));
-	buf[colon - arg] = '\0';
-	if (parse_size(buf, &r[*n].base) || parse_size(colon + 1, &r[*n].size)) {
-		fprintf(stderr, "rmmemu: %s: bad BASE:SIZE '%s' (numbers, optional K/M/G/T suffix)\n", opt, arg);
-		return -1;
-	}
-	(*n)++;
 	return 0;
 }
 
@@ -112,25 +87,19 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		case O_QUIET: o->quiet = true; break;
 		case O_STOP: o->stop_on_error = true; break;
 		case O_DRAM:
-			if (!dram_given)
-				o->cfg.num_dram = 0;
-			dram_given = true;
-			if (parse_range("--dram", optarg, o->cfg.dram, &o->cfg.num_dram))
+			if (parse_range("--dram", optarg, &o->cfg, &dram_given))
 				return -1;
 			break;
 		case O_DEVICE:
-			if (!dev_given)
-				o->cfg.num_device = 0;
-			dev_given = true;
-			if (parse_range("--device", optarg, o->cfg.device, &o->cfg.num_device))
+			if (parse_range("--device", optarg, &o->cfg, &dev_given))
 				return -1;
 			break;
 		case O_SECURE:
-			if (parse_range("--secure", optarg, o->cfg.secure, &o->cfg.num_secure))
+			if (parse_range("--secure", optarg, &o->cfg, NULL))
 				return -1;
 			break;
 		case O_ROOT:
-			if (parse_range("--root", optarg, o->cfg.root, &o->cfg.num_root))
+			if (parse_range("--root", optarg, &o->cfg, NULL))
 				return -1;
 			break;
 		case O_PABITS: {
@@ -236,6 +205,33 @@ static int cmd_console(int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+static int cmd_scenario(int argc, char **argv)
+{
+	bool verbose = false;
+	int first = 1, passed = 0, failed = 0, broken = 0;
+	if (argc > 1 && (!strcmp(argv[1], "-v") || !strcmp(argv[1], "--verbose"))) {
+		verbose = true;
+		first = 2;
+	}
+	if (first >= argc) {
+		fprintf(stderr, "usage: rmmemu scenario [-v] FILE...\n");
+		return 2;
+	}
+	for (int i = first; i < argc; i++) {
+		int rc = scenario_run_file(argv[i], stdout, verbose);
+		if (rc == 0)
+			passed++;
+		else if (rc > 0)
+			failed++;
+		else
+			broken++;
+	}
+	printf("%d passed, %d failed\n", passed, failed + broken);
+	if (broken)
+		return 2;
+	return failed ? 1 : 0;
+}
+
 int rmmemu_cli_main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -257,6 +253,8 @@ int rmmemu_cli_main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "console"))
 		return cmd_console(argc - 1, argv + 1);
+	if (!strcmp(cmd, "scenario"))
+		return cmd_scenario(argc - 1, argv + 1);
 	fprintf(stderr, "rmmemu: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;

@@ -112,6 +112,15 @@ bool console_done(const struct console *c)
 	return c->done;
 }
 
+bool console_last_result(const struct console *c, uint64_t *fid, struct rmmemu_smc_result *res)
+{
+	if (!c->have_last)
+		return false;
+	*fid = c->last_fid;
+	*res = c->last;
+	return true;
+}
+
 static int error(struct console *c, const char *fmt, ...)
 {
 	va_list ap;
@@ -149,6 +158,12 @@ static int set_var(struct console *c, const char *name, uint64_t v)
 	var->value = v;
 	return 0;
 }
+
+int console_set_var(struct console *c, const char *name, uint64_t value)
+{
+	return set_var(c, name, value);
+}
+
 
 /* NUMBER | $var | $var+NUMBER | $var-NUMBER */
 static int parse_value(struct console *c, const char *s, uint64_t *out)

@@ -25,6 +25,10 @@ int console_exec_line(struct console *c, const char *line, const char *where);
 /* Run a whole stream / string. Returns the number of failed lines (0 = all good). */
 int console_run_stream(struct console *c, FILE *in, const char *name);
 int console_run_string(struct console *c, const char *script, const char *name);
+/* Define $name (as `set`). 0 on success. */
+int console_set_var(struct console *c, const char *name, uint64_t value);
+/* The last SMC issued (false if none yet). */
+bool console_last_result(const struct console *c, uint64_t *fid, struct rmmemu_smc_result *res);
 /* True once a `quit` line was read. */
 bool console_done(const struct console *c);
 
