@@ -29,6 +29,11 @@ struct rmmemu *rmmemu_create(const struct rmmemu_platform_config *cfg, char *err
 	return emu;
 }
 
+const struct rmmemu_platform_config *rmmemu_get_platform(const struct rmmemu *emu)
+{
+	return &emu->rmm.cfg;
+}
+
 void rmmemu_destroy(struct rmmemu *emu)
 {
 	if (!emu)

@@ -81,6 +81,8 @@ void rmmemu_platform_default(struct rmmemu_platform_config *cfg);
 /* Create an instance. On failure returns NULL and writes a reason into err (if given). */
 struct rmmemu *rmmemu_create(const struct rmmemu_platform_config *cfg, char *err, size_t errlen);
 void rmmemu_destroy(struct rmmemu *emu);
+/* The platform an instance was created with. */
+const struct rmmemu_platform_config *rmmemu_get_platform(const struct rmmemu *emu);
 
 /* Issue one SMC from the normal world. args[0..5] are X1..X6; res->x[0..4] receive X0..X4. */
 void rmmemu_smc(struct rmmemu *emu, uint64_t fid, const uint64_t args[6],
