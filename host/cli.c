@@ -46,6 +46,8 @@ static void usage(FILE *f)
 		"  --secure BASE:SIZE  a DRAM range in the secure PAS (delegation fails)\n"
 		"  --root BASE:SIZE    a DRAM range in the root PAS\n"
 		"  --pa-bits N         physical address width: 32 36 40 42 44 48 52 (default 48)\n"
+		"  --inject CALL:STATUS[:COUNT[:SKIP]]  fault injection: the next COUNT (1) calls of CALL after\n"
+		"                      SKIP (0) return STATUS, e.g. --inject DATA_CREATE:ERROR_RTT(2):1:3\n"
 		"\n"
 		"exit status: 0 success, 1 a command or expectation failed, 2 usage or configuration error\n");
 }
@@ -63,18 +65,39 @@ static int parse_range(const char *opt, const char *arg, struct rmmemu_platform_
 struct cli_opts {
 	struct rmmemu_platform_config cfg;
 	bool trace, quiet, stop_on_error;
+	const char *inject[RMMEMU_MAX_INJECTIONS];
+	unsigned ninject;
 };
+
+/* --inject CALL:STATUS[:COUNT[:SKIP]] becomes the console line "inject CALL STATUS COUNT SKIP". */
+static int apply_injections(const struct cli_opts *o, struct console *c)
+{
+	for (unsigned i = 0; i < o->ninject; i++) {
+		char line[256];
+		size_t k = 0;
+		k += (size_t)snprintf(line, sizeof(line), "inject ");
+		for (const char *p = o->inject[i]; *p && k + 1 < sizeof(line); p++)
+			line[k++] = *p == ':' ? ' ' : *p;
+		line[k] = '\0';
+		if (console_exec_line(c, line, "--inject")) {
+			fprintf(stderr, "rmmemu: --inject expects CALL:STATUS[:COUNT[:SKIP]], got '%s'\n", o->inject[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
 
 /* Parse options after the subcommand; returns index of the first operand or -1. */
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
-	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP };
+	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP, O_INJECT };
 	static const struct option longopts[] = {
 		{ "trace", no_argument, NULL, O_TRACE },     { "quiet", no_argument, NULL, O_QUIET },
 		{ "stop-on-error", no_argument, NULL, O_STOP }, { "dram", required_argument, NULL, O_DRAM },
 		{ "device", required_argument, NULL, O_DEVICE }, { "secure", required_argument, NULL, O_SECURE },
 		{ "root", required_argument, NULL, O_ROOT }, { "pa-bits", required_argument, NULL, O_PABITS },
-		{ "help", no_argument, NULL, O_HELP },       { NULL, 0, NULL, 0 },
+		{ "help", no_argument, NULL, O_HELP },       { "inject", required_argument, NULL, O_INJECT },
+		{ NULL, 0, NULL, 0 },
 	};
 	bool dram_given = false, dev_given = false;
 	rmmemu_platform_default(&o->cfg);
@@ -111,6 +134,13 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			o->cfg.pa_bits = (unsigned)v;
 			break;
 		}
+		case O_INJECT:
+			if (o->ninject == RMMEMU_MAX_INJECTIONS) {
+				fprintf(stderr, "rmmemu: at most %d --inject options\n", RMMEMU_MAX_INJECTIONS);
+				return -1;
+			}
+			o->inject[o->ninject++] = optarg;
+			break;
 		case 'h':
 		case O_HELP:
 			usage(stdout);
@@ -152,6 +182,11 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	struct console_opts co = { .echo_input = false, .stop_on_error = true, .quiet = o.quiet };
 	struct console *c = console_new(emu, stdout, &co);
+	if (c && apply_injections(&o, c)) {
+		console_free(c);
+		rmmemu_destroy(emu);
+		return 2;
+	}
 	int failures = c ? console_run_string(c, rmmemu_demo_script, "demo") : 1;
 	console_free(c);
 	rmmemu_destroy(emu);
@@ -172,9 +207,10 @@ static int cmd_console(int argc, char **argv)
 				   .quiet = o.quiet };
 	struct console *c = console_new(emu, stdout, &co);
 	int failures = 0, rc = 0;
-	if (!c) {
+	if (!c || apply_injections(&o, c)) {
+		console_free(c);
 		rmmemu_destroy(emu);
-		return 1;
+		return c ? 2 : 1;
 	}
 	if (first == argc) {
 		if (interactive)

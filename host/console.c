@@ -51,6 +51,7 @@ static const char *const help_text =
 	"expect STATUS                       last result, e.g. SUCCESS, ERROR_INPUT, ERROR_RTT(2), NOT_SUPPORTED\n"
 	"expect_x N VALUE                    last result register XN equals VALUE\n"
 	"trace on|off                        show granule and realm state changes\n"
+	"inject CALL STATUS [COUNT] [SKIP]   make the next COUNT calls of CALL (after SKIP) fail with STATUS\n"
 	"echo TEXT                           print TEXT\n"
 	"debug (acting as the realm; no real host can do this):\n"
 	"rim RD, measurement RD SLOT         print the RIM / REM (slot 1..4 = REM0..3)\n"
@@ -694,6 +695,19 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 			fprintf(c->out, "%s x%llu [0x%llx..0x%llx] -> RMI_SUCCESS\n", rmmemu_rmi_name(fid),
 				(unsigned long long)count, (unsigned long long)pa,
 				(unsigned long long)(pa + (count - 1) * GRANULE));
+		return 0;
+	}
+	if (!strcmp(cmd, "inject")) {
+		uint64_t fid, x0, count = 1, skip = 0;
+		if (n < 3 || n > 5)
+			return error(c, "usage: inject CALL STATUS [COUNT] [SKIP]");
+		fid = rmmemu_rmi_fid(t[1]);
+		if ((!fid && parse_value(c, t[1], &fid)) || parse_status(c, t[2], &x0) < 0 ||
+		    (n > 3 && parse_value(c, t[3], &count)) || (n > 4 && parse_value(c, t[4], &skip)) ||
+		    count > 1000000 || skip > 1000000)
+			return error(c, "usage: inject CALL STATUS [COUNT] [SKIP]");
+		if (rmmemu_inject_rmi_error(c->emu, fid, x0, (unsigned)skip, (unsigned)count))
+			return error(c, "inject: '%s' is not an RMI command, or too many rules", t[1]);
 		return 0;
 	}
 	if (!strcmp(cmd, "rim") || !strcmp(cmd, "measurement")) {

@@ -66,6 +66,53 @@ static void trace_call(struct rmm *rmm, uint64_t fid, const uint64_t a[6], const
 	rmm_trace(rmm, RMMEMU_TRACE_RMI, "\n");
 }
 
+int rmmemu_inject_rmi_error(struct rmmemu *emu, uint64_t fid, uint64_t x0, unsigned skip, unsigned count)
+{
+	struct rmm *rmm = &emu->rmm;
+	const struct rmi_cmd_desc *c = rmi_cmd_by_fid(fid);
+	int rc = RMMEMU_E_INVAL;
+	if (!c)
+		return rc;
+	pthread_mutex_lock(&rmm->lock);
+	for (unsigned i = 0; i < RMMEMU_MAX_INJECTIONS; i++) {
+		if (rmm->inject[i].count && rmm->inject[i].fid == c->fid) {
+			rmm->inject[i].count = 0; /* replaced */
+		}
+	}
+	for (unsigned i = 0; count && i < RMMEMU_MAX_INJECTIONS; i++) {
+		if (!rmm->inject[i].count) {
+			rmm->inject[i].fid = c->fid;
+			rmm->inject[i].x0 = x0;
+			rmm->inject[i].skip = skip;
+			rmm->inject[i].count = count;
+			rc = RMMEMU_OK;
+			break;
+		}
+	}
+	if (!count)
+		rc = RMMEMU_OK;
+	pthread_mutex_unlock(&rmm->lock);
+	return rc;
+}
+
+/* An injected result for this call, if a rule says so. */
+static bool injected(struct rmm *rmm, uint64_t fid, uint64_t r[5])
+{
+	const struct rmi_cmd_desc *c = rmi_cmd_by_fid(fid);
+	for (unsigned i = 0; c && i < RMMEMU_MAX_INJECTIONS; i++) {
+		if (!rmm->inject[i].count || rmm->inject[i].fid != c->fid)
+			continue;
+		if (rmm->inject[i].skip) {
+			rmm->inject[i].skip--;
+			return false;
+		}
+		rmm->inject[i].count--;
+		r[0] = rmm->inject[i].x0;
+		return true;
+	}
+	return false;
+}
+
 void rmmemu_smc(struct rmmemu *emu, uint64_t fid, const uint64_t args[6], struct rmmemu_smc_result *res)
 {
 	struct rmm *rmm = &emu->rmm;
@@ -74,10 +121,14 @@ void rmmemu_smc(struct rmmemu *emu, uint64_t fid, const uint64_t args[6], struct
 	memcpy(a, args, sizeof(a));
 	pthread_mutex_lock(&rmm->lock);
 	/* State changes print (indented) before the call's own line. */
-	if (!rmi_dispatch(rmm, fid, a, r))
+	bool inj = injected(rmm, fid, r);
+	if (!inj && !rmi_dispatch(rmm, fid, a, r))
 		r[0] = SMCCC_NOT_SUPPORTED;
-	if (rmm->trace)
+	if (rmm->trace) {
+		if (inj)
+			rmm_trace(rmm, RMMEMU_TRACE_RMI, "[injected] ");
 		trace_call(rmm, fid, a, r);
+	}
 	pthread_mutex_unlock(&rmm->lock);
 	memcpy(res->x, r, sizeof(r));
 }

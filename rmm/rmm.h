@@ -67,6 +67,10 @@ struct rmm {
 	pthread_mutex_t lock;
 	FILE *trace;
 	unsigned trace_flags;
+	struct {
+		uint64_t fid, x0;
+		unsigned skip, count;
+	} inject[RMMEMU_MAX_INJECTIONS];
 	const struct rmm_vcpu_ops *vcpu_ops;
 	void *vcpu_ctx;
 };

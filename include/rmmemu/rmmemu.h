@@ -151,6 +151,16 @@ void rmmemu_format_return(uint64_t x0, char *buf, size_t len); /* "RMI_ERROR_RTT
 int rmmemu_check_invariants(struct rmmemu *emu, char *msg, size_t len);
 
 /*
+ * Fault injection, for exercising a host's error paths: the next `count` calls of RMI function
+ * `fid`, after `skip` calls that execute normally, return `x0` (e.g. RMI_ERROR_RTT with a level:
+ * RMI_PACK_RETURN(RMI_ERROR_RTT, 2)) without executing; outputs X1..X4 read as 0. count = 0 removes
+ * the rule for fid. At most RMMEMU_MAX_INJECTIONS rules. RMMEMU_E_INVAL if fid is not an RMI
+ * command or the table is full. Injected results are marked in the trace.
+ */
+#define RMMEMU_MAX_INJECTIONS 16
+int rmmemu_inject_rmi_error(struct rmmemu *emu, uint64_t fid, uint64_t x0, unsigned skip, unsigned count);
+
+/*
  * Debug and teaching interface. Not part of the RMM's ABI (a real host can never do this):
  * it lets a test or a demo look inside a realm and act as the realm itself.
  */

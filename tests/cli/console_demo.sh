@@ -41,5 +41,12 @@ check "unknown subcommand gives exit 2" '[ $rc -eq 2 ]'
 head -c 5000 /dev/urandom | tr -d '\n' | "$bin" console >/dev/null 2>&1; rc=$?
 check "garbage input fails cleanly" '[ $rc -eq 1 ]'
 
+"$bin" run --inject 'RTT_CREATE:ERROR_RTT(2)' >"$tmp/o" 2>&1; rc=$?
+check "injected RTT_CREATE failure stops the demo with exit 1" '[ $rc -eq 1 ] && grep -q "got RMI_ERROR_RTT(level 2)" "$tmp/o"'
+"$bin" run --inject bogus >/dev/null 2>&1; rc=$?
+check "bad --inject gives exit 2" '[ $rc -eq 2 ]'
+printf 'inject GRANULE_DELEGATE ERROR_INPUT 2 1\ndelegate 0x80000000\nexpect SUCCESS\ndelegate 0x80001000\nexpect ERROR_INPUT\ndelegate 0x80001000\nexpect ERROR_INPUT\ndelegate 0x80001000\nexpect SUCCESS\ngranule 0x80001000\n' | "$bin" console >"$tmp/o" 2>&1; rc=$?
+check "console inject with count and skip" '[ $rc -eq 0 ] && grep -q "DELEGATED, PAS REALM" "$tmp/o"'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
