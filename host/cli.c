@@ -4,6 +4,7 @@
  *   rmmemu run [options]               the embedded demo realm life cycle
  *   rmmemu console [options] [FILE...] RMI console: FILEs in order, or stdin ('-' = stdin)
  *   rmmemu scenario [-v] FILE...     RMI scenarios (docs/scenarios.md)
+ *   rmmemu measure CONFIG            RIM of a realm configuration (docs/config.md)
  *   rmmemu version | --help
  *
  * Exit codes: 0 success; 1 a command or expectation failed; 2 usage or configuration error.
@@ -20,6 +21,7 @@
 #include "host/console.h"
 #include "host/demo.h"
 #include "host/platform_opts.h"
+#include "host/realm_config.h"
 #include "host/scenario.h"
 #include "rmmemu/rmmemu.h"
 
@@ -35,6 +37,7 @@ static void usage(FILE *f)
 		"  console [FILE...]   RMI console: read RMI calls and helper commands from FILEs or stdin\n"
 		"                      (type 'help' inside for the command list)\n"
 		"  scenario [-v] FILE...  run RMI scenario files (YAML: calls and expected results)\n"
+		"  measure CONFIG      build the realm of a YAML configuration (no run) and print its RIM\n"
 		"  version             print the version and the RMI ABI implemented\n"
 		"\n"
 		"options (run, console):\n"
@@ -241,6 +244,49 @@ static int cmd_console(int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+/* Build the realm of a configuration up to ACTIVATE and print its RIM (nothing runs). */
+static int cmd_measure(int argc, char **argv)
+{
+	struct realm_config cfg;
+	struct realm_build b;
+	char err[512];
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: rmmemu measure CONFIG.yaml\n");
+		return 2;
+	}
+	if (realm_config_load(argv[1], &cfg, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu measure: %s\n", err);
+		return 2;
+	}
+	struct rmmemu *emu = rmmemu_create(&cfg.platform, err, sizeof(err));
+	if (!emu) {
+		fprintf(stderr, "rmmemu measure: %s: platform: %s\n", argv[1], err);
+		return 2;
+	}
+	if (realm_build(emu, &cfg, &b, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu measure: %s\n", err);
+		rmmemu_destroy(emu);
+		return 2;
+	}
+	uint8_t rim[64];
+	int n = rmmemu_vm_measurement(b.vm, 0, rim);
+	printf("realm: %s, %u-bit IPA, %u vCPU(s), RAM [0x%llx, 0x%llx), entry 0x%llx, x0 (DTB) 0x%llx\n",
+	       cfg.hash == RMMEMU_HASH_SHA256 ? "sha256" : "sha512", rmmemu_vm_ipa_bits(b.vm), cfg.vcpus,
+	       (unsigned long long)cfg.ram_base, (unsigned long long)(cfg.ram_base + cfg.ram_size),
+	       (unsigned long long)b.entry, (unsigned long long)b.dtb_ipa);
+	for (unsigned i = 0; i < b.nregions; i++)
+		printf("  %-7s [0x%llx, 0x%llx) %s\n", b.regions[i].what, (unsigned long long)b.regions[i].ipa,
+		       (unsigned long long)(b.regions[i].ipa + b.regions[i].size),
+		       b.regions[i].measured ? "measured" : "not measured");
+	printf("RIM: ");
+	for (int i = 0; i < n; i++)
+		printf("%02x", rim[i]);
+	printf("\n");
+	int rc = rmmemu_vm_destroy(b.vm) ? 1 : 0;
+	rmmemu_destroy(emu);
+	return rc;
+}
+
 static int cmd_scenario(int argc, char **argv)
 {
 	bool verbose = false;
@@ -291,6 +337,8 @@ int rmmemu_cli_main(int argc, char **argv)
 		return cmd_console(argc - 1, argv + 1);
 	if (!strcmp(cmd, "scenario"))
 		return cmd_scenario(argc - 1, argv + 1);
+	if (!strcmp(cmd, "measure"))
+		return cmd_measure(argc - 1, argv + 1);
 	fprintf(stderr, "rmmemu: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;

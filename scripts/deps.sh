@@ -2,7 +2,7 @@
 # Install the Debian packages rmmemu needs. Idempotent: does nothing when all are present.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
-      libunicorn-dev libmbedtls-dev libyaml-dev libcunit1-dev libfdt-dev libcbor-dev
+      libunicorn-dev libmbedtls-dev libyaml-dev libcunit1-dev libfdt-dev libcbor-dev zlib1g-dev
       gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
       python3 python3-cbor2 python3-cryptography)
 missing=()

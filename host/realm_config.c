@@ -1,0 +1,324 @@
+/* Realm configuration files: parsing and validation (docs/config.md). */
+#include "host/realm_config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "host/platform_opts.h"
+
+struct parse {
+	yaml_document_t doc;
+	const char *name;
+	char *err;
+	size_t errlen;
+	bool failed;
+	bool dram_given, dev_given;   /* the first dram/device range replaces the defaults */
+};
+
+static int perr(struct parse *p, const yaml_node_t *n, const char *fmt, ...)
+{
+	if (p->failed)
+		return -1;
+	p->failed = true;
+	int k = snprintf(p->err, p->errlen, "%s:%lu: ", p->name, n ? (unsigned long)n->start_mark.line + 1 : 1UL);
+	va_list ap;
+	va_start(ap, fmt);
+	if (k >= 0 && (size_t)k < p->errlen)
+		vsnprintf(p->err + k, p->errlen - (size_t)k, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static yaml_node_t *nd(struct parse *p, int id) { return yaml_document_get_node(&p->doc, id); }
+
+static const char *str(struct parse *p, yaml_node_t *n, const char *key)
+{
+	if (!n || n->type != YAML_SCALAR_NODE) {
+		perr(p, n, "%s: expected a scalar value", key);
+		return NULL;
+	}
+	return (const char *)n->data.scalar.value;
+}
+
+static int num(struct parse *p, yaml_node_t *n, const char *key, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	const char *s = str(p, n, key);
+	if (!s)
+		return -1;
+	if (parse_size(s, out) || *out < lo || *out > hi)
+		return perr(p, n, "%s: expected a number from %llu to 0x%llx (K/M/G suffixes allowed), got '%s'", key,
+			    (unsigned long long)lo, (unsigned long long)hi, s);
+	return 0;
+}
+
+static int copy_str(struct parse *p, yaml_node_t *n, const char *key, char *dst, size_t cap)
+{
+	const char *s = str(p, n, key);
+	if (!s)
+		return -1;
+	if (strlen(s) >= cap)
+		return perr(p, n, "%s: longer than %zu characters", key, cap - 1);
+	memcpy(dst, s, strlen(s) + 1);
+	return 0;
+}
+
+/* Iterate a mapping, calling fn for each key; unknown keys are errors. */
+typedef int (*kv_fn)(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg);
+
+static int each(struct parse *p, yaml_node_t *map, const char *what, kv_fn fn, struct realm_config *cfg)
+{
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return perr(p, map, "%s: expected a mapping", what);
+	for (yaml_node_pair_t *pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = nd(p, pr->key), *v = nd(p, pr->value);
+		const char *key = k && k->type == YAML_SCALAR_NODE ? (const char *)k->data.scalar.value : NULL;
+		if (!key)
+			return perr(p, k, "%s: keys must be plain names", what);
+		if (fn(p, key, k, v, cfg))
+			return -1;
+	}
+	return 0;
+}
+
+static int realm_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	uint64_t n;
+	if (!strcmp(key, "hash")) {
+		const char *s = str(p, v, "realm.hash");
+		if (!s)
+			return -1;
+		if (!strcmp(s, "sha256"))
+			cfg->hash = RMMEMU_HASH_SHA256;
+		else if (!strcmp(s, "sha512"))
+			cfg->hash = RMMEMU_HASH_SHA512;
+		else
+			return perr(p, v, "realm.hash: sha256 or sha512, got '%s'", s);
+		return 0;
+	}
+	if (!strcmp(key, "rpv")) {
+		const char *s = str(p, v, "realm.rpv");
+		if (!s)
+			return -1;
+		if (strlen(s) > 64)
+			return perr(p, v, "realm.rpv: at most 64 bytes");
+		memset(cfg->rpv, 0, sizeof(cfg->rpv));
+		memcpy(cfg->rpv, s, strlen(s));
+		return 0;
+	}
+	if (!strcmp(key, "ipa_bits")) {
+		if (num(p, v, "realm.ipa_bits", 0, 48, &n))
+			return -1;
+		if (n && n < 32)
+			return perr(p, v, "realm.ipa_bits: 0 (automatic) or 32..48");
+		cfg->ipa_bits = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "vcpus")) {
+		if (num(p, v, "realm.vcpus", 1, 64, &n))
+			return -1;
+		cfg->vcpus = (unsigned)n;
+		return 0;
+	}
+	return perr(p, k, "realm: unknown key '%s' (hash, rpv, ipa_bits, vcpus)", key);
+}
+
+static int memory_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	if (!strcmp(key, "base"))
+		return num(p, v, "memory.base", 0, (1ULL << 47) - 1, &cfg->ram_base);
+	if (!strcmp(key, "size"))
+		return num(p, v, "memory.size", 2ULL << 20, 1ULL << 40, &cfg->ram_size);
+	return perr(p, k, "memory: unknown key '%s' (base, size)", key);
+}
+
+static int devices_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	if (!strcmp(key, "uart"))
+		return num(p, v, "devices.uart", 0, (1ULL << 47) - 1, &cfg->uart_base);
+	return perr(p, k, "devices: unknown key '%s' (uart)", key);
+}
+
+static int run_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	if (!strcmp(key, "max_exits"))
+		return num(p, v, "run.max_exits", 1, UINT64_MAX, &cfg->max_exits);
+	return perr(p, k, "run: unknown key '%s' (max_exits)", key);
+}
+
+static int platform_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	uint64_t n;
+	if (!strcmp(key, "pa_bits")) {
+		if (num(p, v, "platform.pa_bits", 32, 52, &n))
+			return -1;
+		cfg->platform.pa_bits = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(key, "dram") && strcmp(key, "device") && strcmp(key, "secure") && strcmp(key, "root"))
+		return perr(p, k, "platform: unknown key '%s' (dram, device, secure, root, pa_bits)", key);
+	if (!v || v->type != YAML_SEQUENCE_NODE)
+		return perr(p, v, "platform.%s: expected a list of \"BASE:SIZE\"", key);
+	bool local = false, *given = !strcmp(key, "dram") ? &p->dram_given : !strcmp(key, "device") ? &p->dev_given : &local;
+	if (v->data.sequence.items.start == v->data.sequence.items.top && given != &local && !*given) {
+		/* An empty list removes the defaults. */
+		*given = true;
+		if (!strcmp(key, "dram"))
+			cfg->platform.num_dram = 0;
+		else
+			cfg->platform.num_device = 0;
+	}
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+		char e[200];
+		const char *s = str(p, nd(p, *it), key);
+		if (!s || platform_add_range(&cfg->platform, key, s, given == &local ? NULL : given, e, sizeof(e)))
+			return s ? perr(p, nd(p, *it), "platform.%s: %s", key, e) : -1;
+	}
+	return 0;
+}
+
+static int top_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	if (!strcmp(key, "realm"))
+		return each(p, v, "realm", realm_kv, cfg);
+	if (!strcmp(key, "memory"))
+		return each(p, v, "memory", memory_kv, cfg);
+	if (!strcmp(key, "devices"))
+		return each(p, v, "devices", devices_kv, cfg);
+	if (!strcmp(key, "run"))
+		return each(p, v, "run", run_kv, cfg);
+	if (!strcmp(key, "platform"))
+		return each(p, v, "platform", platform_kv, cfg);
+	if (!strcmp(key, "kernel"))
+		return copy_str(p, v, "kernel", cfg->kernel, sizeof(cfg->kernel));
+	if (!strcmp(key, "initrd"))
+		return copy_str(p, v, "initrd", cfg->initrd, sizeof(cfg->initrd));
+	if (!strcmp(key, "dtb"))
+		return copy_str(p, v, "dtb", cfg->dtb, sizeof(cfg->dtb));
+	if (!strcmp(key, "cmdline"))
+		return copy_str(p, v, "cmdline", cfg->cmdline, sizeof(cfg->cmdline));
+	return perr(p, k, "unknown key '%s' (realm, memory, kernel, initrd, dtb, cmdline, devices, platform, run)", key);
+}
+
+static void defaults(struct realm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	rmmemu_platform_default(&cfg->platform);
+	cfg->hash = RMMEMU_HASH_SHA256;
+	cfg->vcpus = 1;
+	cfg->ram_base = 0x80000000ULL;
+	cfg->ram_size = 256ULL << 20;
+	cfg->uart_base = 0x01000000ULL;
+	cfg->max_exits = 10000000ULL;
+}
+
+/* Relative image paths are relative to the config file's folder. */
+static void resolve(const char *cfgpath, char *path, size_t cap)
+{
+	const char *slash = strrchr(cfgpath, '/');
+	if (!path[0] || path[0] == '/' || !slash)
+		return;
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfgpath), cfgpath, path);
+	if (strlen(buf) < cap)
+		memcpy(path, buf, strlen(buf) + 1);
+}
+
+static int validate(struct parse *p, struct realm_config *cfg)
+{
+	const uint64_t two_mib = 2ULL << 20;
+	yaml_node_t *root = yaml_document_get_root_node(&p->doc);
+	if (cfg->ram_size % two_mib || cfg->ram_base % two_mib)
+		return perr(p, root, "memory: base and size must be multiples of 2 MiB (as kvmtool requires for realms)");
+	uint64_t end = cfg->ram_base + cfg->ram_size;
+	if (end < cfg->ram_base)
+		return perr(p, root, "memory: base + size overflows");
+	unsigned bits = cfg->ipa_bits;
+	if (bits) {
+		uint64_t par = 1ULL << (bits - 1);
+		if (end > par)
+			return perr(p, root, "memory [0x%llx, 0x%llx) does not fit below the shared bit of a %u-bit IPA space",
+				    (unsigned long long)cfg->ram_base, (unsigned long long)end, bits);
+		if (cfg->uart_base + 0x1000 > par)
+			return perr(p, root, "devices.uart 0x%llx is outside the %u-bit IPA space", (unsigned long long)cfg->uart_base, bits);
+	}
+	if (!cfg->kernel[0])
+		return perr(p, root, "'kernel' (a raw or gzip arm64 Image, or an ELF file) is required");
+	return 0;
+}
+
+int realm_config_parse_string(const char *text, const char *name, struct realm_config *cfg, char *err,
+			      size_t errlen)
+{
+	struct parse p = { .name = name, .err = err, .errlen = errlen };
+	yaml_parser_t parser;
+	defaults(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, strlen(text));
+	if (!yaml_parser_load(&parser, &p.doc)) {
+		snprintf(err, errlen, "%s:%lu: YAML error: %s", name, (unsigned long)parser.problem_mark.line + 1,
+			 parser.problem ? parser.problem : "malformed document");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&p.doc);
+	int rc = -1;
+	if (!root)
+		perr(&p, NULL, "empty configuration");
+	else if (each(&p, root, "configuration", top_kv, cfg) == 0 && validate(&p, cfg) == 0)
+		rc = 0;
+	resolve(name, cfg->kernel, sizeof(cfg->kernel));
+	resolve(name, cfg->initrd, sizeof(cfg->initrd));
+	resolve(name, cfg->dtb, sizeof(cfg->dtb));
+	yaml_document_delete(&p.doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int realm_config_load(const char *path, struct realm_config *cfg, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	char *text = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (16U << 20)) {
+				free(text);
+				fclose(f);
+				snprintf(err, errlen, "%s: larger than 16 MiB", path);
+				return -1;
+			}
+			char *n = realloc(text, cap);
+			if (!n) {
+				free(text);
+				fclose(f);
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
+			text = n;
+		}
+		size_t got = fread(text + len, 1, 4096, f);
+		len += got;
+		if (got < 4096)
+			break;
+	}
+	fclose(f);
+	text[len] = '\0';
+	if (strlen(text) != len) {
+		free(text);
+		snprintf(err, errlen, "%s: not a text file (NUL byte)", path);
+		return -1;
+	}
+	int rc = realm_config_parse_string(text, path, cfg, err, errlen);
+	free(text);
+	return rc;
+}

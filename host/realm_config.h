@@ -1,0 +1,53 @@
+/*
+ * Realm configuration files (YAML, docs/config.md) and the host's image loading: what a VMM does
+ * before the first vCPU runs (RAM layout after kvmtool, kernel/initrd/DTB placement, populate).
+ */
+#ifndef HOST_REALM_CONFIG_H
+#define HOST_REALM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rmmemu/host.h"
+#include "rmmemu/rmmemu.h"
+
+struct realm_config {
+	char path[512];                 /* the file (for messages); "" for an embedded config */
+	struct rmmemu_platform_config platform;
+	unsigned hash;                  /* RMMEMU_HASH_* */
+	uint8_t rpv[64];
+	unsigned ipa_bits;              /* 0: kvmtool's rule */
+	unsigned vcpus;
+	uint64_t ram_base, ram_size;
+	char kernel[512], initrd[512], dtb[512];
+	char cmdline[1024];
+	uint64_t uart_base;             /* PL011, as an offset in the unprotected IPA half */
+	uint64_t max_exits;
+};
+
+/* Parse; on error returns -1 with "file:line: reason" in err. */
+int realm_config_load(const char *path, struct realm_config *cfg, char *err, size_t errlen);
+int realm_config_parse_string(const char *text, const char *name, struct realm_config *cfg, char *err,
+			      size_t errlen);
+
+/* One populated region, for reporting. */
+struct loaded_region {
+	const char *what;
+	uint64_t ipa, size;
+	bool measured;
+};
+
+struct realm_build {
+	struct rmmemu_vm *vm;
+	uint64_t entry, dtb_ipa, initrd_ipa, initrd_size;
+	struct loaded_region regions[8];
+	unsigned nregions;
+};
+
+/* Build the realm of `cfg` on `emu` the way KVM + kvmtool do, up to and including ACTIVATE.
+ * -1 with a reason in err on failure (the VM is destroyed then). */
+int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm_build *out, char *err,
+		size_t errlen);
+
+#endif
