@@ -63,11 +63,24 @@ static int mark_pas(struct rmm *rmm, const struct rmmemu_range *r, unsigned n, e
 		    const char *what, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < n; i++) {
+		/* Whole granules only: a partial granule would otherwise be rounded up silently. */
+		if (!range_ok(&r[i], rmm->cfg.pa_bits)) {
+			set_err(err, errlen, "%s range %u [0x%llx, +0x%llx) must be non-empty and 4 KiB aligned",
+				what, i, (unsigned long long)r[i].base, (unsigned long long)r[i].size);
+			return RMMEMU_E_INVAL;
+		}
 		for (uint64_t a = r[i].base; a < r[i].base + r[i].size; a += GRANULE_SIZE) {
 			struct gref ref;
 			if (!granule_find(rmm, PA(a), &ref)) {
 				set_err(err, errlen, "%s range [0x%llx, 0x%llx) is not inside DRAM", what,
 					(unsigned long long)r[i].base,
+					(unsigned long long)(r[i].base + r[i].size));
+				return RMMEMU_E_INVAL;
+			}
+			/* A granule has one PAS: secure and root ranges must not overlap. */
+			if (ref.g->pas != RMMEMU_PAS_NONSECURE) {
+				set_err(err, errlen, "%s range [0x%llx, 0x%llx) overlaps another secure or root range",
+					what, (unsigned long long)r[i].base,
 					(unsigned long long)(r[i].base + r[i].size));
 				return RMMEMU_E_INVAL;
 			}
