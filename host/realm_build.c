@@ -62,8 +62,10 @@ static int gunzip(const char *path, uint8_t **buf, size_t *len, char *err, size_
 {
 	z_stream z;
 	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 15 + 16) != Z_OK)
+	if (inflateInit2(&z, 15 + 16) != Z_OK) {
+		free(*buf);
 		return berr(err, errlen, "zlib init failed");
+	}
 	size_t cap = *len * 4 + 4096, out = 0;
 	uint8_t *dst = malloc(cap);
 	z.next_in = *buf;
@@ -86,10 +88,14 @@ static int gunzip(const char *path, uint8_t **buf, size_t *len, char *err, size_
 		out = cap - z.avail_out;
 	}
 	inflateEnd(&z);
-	if (!dst)
+	/* On failure the input is released too: the caller has nothing left to free. */
+	if (!dst) {
+		free(*buf);
 		return berr(err, errlen, "%s: decompressed image larger than %llu MiB", path, (unsigned long long)(MAX_IMAGE >> 20));
+	}
 	if (rc != Z_STREAM_END) {
 		free(dst);
+		free(*buf);
 		return berr(err, errlen, "%s: corrupt or truncated gzip data", path);
 	}
 	free(*buf);
@@ -177,8 +183,11 @@ static int load_kernel(const struct realm_config *cfg, struct kimage *k, char *e
 	k->size = len;
 	k->load = cfg->ram_base + text_offset;
 	k->entry = k->load;
-	if (k->load + len > ram_end || !len)
+	if (k->load + len > ram_end || !len) {
+		free(buf);
+		k->data = NULL;
 		return berr(err, errlen, "%s: %zu bytes do not fit in RAM at 0x%llx", cfg->kernel, len, (unsigned long long)k->load);
+	}
 	return 0;
 }
 
