@@ -5,6 +5,7 @@
  *   rmmemu console [options] [FILE...] RMI console: FILEs in order, or stdin ('-' = stdin)
  *   rmmemu scenario [-v] FILE...     RMI scenarios (docs/scenarios.md)
  *   rmmemu measure CONFIG            RIM of a realm configuration (docs/config.md)
+ *   rmmemu token show|verify FILE    CCA attestation tokens (docs/attestation.md)
  *   rmmemu version | --help
  *
  * Exit codes: 0 success; 1 a command or expectation failed; 2 usage or configuration error.
@@ -22,6 +23,8 @@
 #include "host/demo.h"
 #include "host/platform_opts.h"
 #include "host/realm_config.h"
+#include "host/report.h"
+#include "host/token_tool.h"
 #include "host/scenario.h"
 #include "rmmemu/rmmemu.h"
 
@@ -38,6 +41,8 @@ static void usage(FILE *f)
 		"                      (type 'help' inside for the command list)\n"
 		"  scenario [-v] FILE...  run RMI scenario files (YAML: calls and expected results)\n"
 		"  measure CONFIG      build the realm of a YAML configuration (no run) and print its RIM\n"
+		"  token show FILE     decode a CCA attestation token to JSON (claims named as in the spec)\n"
+		"  token verify FILE [--cpak PEM]  check both signatures, the RAK binding and the claims\n"
 		"  version             print the version and the RMI ABI implemented\n"
 		"\n"
 		"options (run, console):\n"
@@ -49,6 +54,9 @@ static void usage(FILE *f)
 		"  --secure BASE:SIZE  a DRAM range in the secure PAS (delegation fails)\n"
 		"  --root BASE:SIZE    a DRAM range in the root PAS\n"
 		"  --pa-bits N         physical address width: 32 36 40 42 44 48 52 (default 48)\n"
+		"  --trace-json FILE   one JSON object per event (RMI call, realm SMC, REC exit, state change);\n"
+		"                      '-' = stderr\n"
+		"  --report FILE.html  a picture of the run: sequence diagram (host/RMM/realm) and granule map\n"
 		"  --inject CALL:STATUS[:COUNT[:SKIP]]  fault injection: the next COUNT (1) calls of CALL after\n"
 		"                      SKIP (0) return STATUS, e.g. --inject DATA_CREATE:ERROR_RTT(2):1:3\n"
 		"\n"
@@ -70,7 +78,45 @@ struct cli_opts {
 	bool trace, quiet, stop_on_error;
 	const char *inject[RMMEMU_MAX_INJECTIONS];
 	unsigned ninject;
+	const char *trace_json, *report;
+	struct report_sinks sinks;
 };
+
+/* --trace-json FILE ('-' = stderr) and --report FILE.html: attach the event consumers. */
+static int attach_sinks(struct cli_opts *o, struct rmmemu *emu)
+{
+	if (o->trace_json) {
+		o->sinks.json = strcmp(o->trace_json, "-") ? fopen(o->trace_json, "w") : stderr;
+		if (!o->sinks.json) {
+			fprintf(stderr, "rmmemu: --trace-json: cannot write '%s': %s\n", o->trace_json, strerror(errno));
+			return -1;
+		}
+	}
+	if (o->report && !(o->sinks.report = report_new()))
+		return -1;
+	if (o->sinks.json || o->sinks.report)
+		rmmemu_set_event_hook(emu, report_and_json_hook, &o->sinks);
+	return 0;
+}
+
+/* Write the report (if asked) and close the sinks. Returns -1 if the report could not be written. */
+static int finish_sinks(struct cli_opts *o, struct rmmemu *emu, const char *title)
+{
+	int rc = 0;
+	rmmemu_set_event_hook(emu, NULL, NULL);
+	if (o->sinks.report) {
+		if (report_write_html(o->sinks.report, emu, o->report, title)) {
+			fprintf(stderr, "rmmemu: --report: cannot write '%s': %s\n", o->report, strerror(errno));
+			rc = -1;
+		}
+		report_free(o->sinks.report);
+	}
+	if (o->sinks.json && o->sinks.json != stderr)
+		fclose(o->sinks.json);
+	o->sinks.json = NULL;
+	o->sinks.report = NULL;
+	return rc;
+}
 
 /* --inject CALL:STATUS[:COUNT[:SKIP]] becomes the console line "inject CALL STATUS COUNT SKIP". */
 static int apply_injections(const struct cli_opts *o, struct console *c)
@@ -93,13 +139,15 @@ static int apply_injections(const struct cli_opts *o, struct console *c)
 /* Parse options after the subcommand; returns index of the first operand or -1. */
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
-	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP, O_INJECT };
+	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP, O_INJECT,
+	       O_TRACE_JSON, O_REPORT };
 	static const struct option longopts[] = {
 		{ "trace", no_argument, NULL, O_TRACE },     { "quiet", no_argument, NULL, O_QUIET },
 		{ "stop-on-error", no_argument, NULL, O_STOP }, { "dram", required_argument, NULL, O_DRAM },
 		{ "device", required_argument, NULL, O_DEVICE }, { "secure", required_argument, NULL, O_SECURE },
 		{ "root", required_argument, NULL, O_ROOT }, { "pa-bits", required_argument, NULL, O_PABITS },
 		{ "help", no_argument, NULL, O_HELP },       { "inject", required_argument, NULL, O_INJECT },
+		{ "trace-json", required_argument, NULL, O_TRACE_JSON }, { "report", required_argument, NULL, O_REPORT },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool dram_given = false, dev_given = false;
@@ -137,6 +185,12 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			o->cfg.pa_bits = (unsigned)v;
 			break;
 		}
+		case O_TRACE_JSON:
+			o->trace_json = optarg;
+			break;
+		case O_REPORT:
+			o->report = optarg;
+			break;
 		case O_INJECT:
 			if (o->ninject == RMMEMU_MAX_INJECTIONS) {
 				fprintf(stderr, "rmmemu: at most %d --inject options\n", RMMEMU_MAX_INJECTIONS);
@@ -185,12 +239,15 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	struct console_opts co = { .echo_input = false, .stop_on_error = true, .quiet = o.quiet };
 	struct console *c = console_new(emu, stdout, &co);
-	if (c && apply_injections(&o, c)) {
+	if (!c || apply_injections(&o, c) || attach_sinks(&o, emu)) {
+		finish_sinks(&o, emu, "");
 		console_free(c);
 		rmmemu_destroy(emu);
 		return 2;
 	}
-	int failures = c ? console_run_string(c, rmmemu_demo_script, "demo") : 1;
+	int failures = console_run_string(c, rmmemu_demo_script, "demo");
+	if (finish_sinks(&o, emu, "rmmemu demo: a realm life cycle"))
+		failures++;
 	console_free(c);
 	rmmemu_destroy(emu);
 	return failures ? 1 : 0;
@@ -210,7 +267,8 @@ static int cmd_console(int argc, char **argv)
 				   .quiet = o.quiet };
 	struct console *c = console_new(emu, stdout, &co);
 	int failures = 0, rc = 0;
-	if (!c || apply_injections(&o, c)) {
+	if (!c || apply_injections(&o, c) || attach_sinks(&o, emu)) {
+		finish_sinks(&o, emu, "");
 		console_free(c);
 		rmmemu_destroy(emu);
 		return c ? 2 : 1;
@@ -237,6 +295,8 @@ static int cmd_console(int argc, char **argv)
 		if (failures && o.stop_on_error)
 			break;
 	}
+	if (finish_sinks(&o, emu, "rmmemu console session"))
+		failures++;
 	console_free(c);
 	rmmemu_destroy(emu);
 	if (rc)
@@ -285,6 +345,45 @@ static int cmd_measure(int argc, char **argv)
 	int rc = rmmemu_vm_destroy(b.vm) ? 1 : 0;
 	rmmemu_destroy(emu);
 	return rc;
+}
+
+/* rmmemu token show|verify FILE [--cpak PEM] */
+static int cmd_token(int argc, char **argv)
+{
+	const char *cpak = NULL;
+	if (argc == 5 && !strcmp(argv[3], "--cpak")) {
+		cpak = argv[4];
+		argc = 3;
+	}
+	if (argc != 3 || (strcmp(argv[1], "show") && strcmp(argv[1], "verify"))) {
+		fprintf(stderr, "usage: rmmemu token show FILE | rmmemu token verify FILE [--cpak PEM]\n");
+		return 2;
+	}
+	uint8_t *tok, pub[ATTEST_EC_POINT_SIZE];
+	size_t len;
+	char err[256];
+	if (token_read_file(argv[2], &tok, &len, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu token: %s\n", err);
+		return 2;
+	}
+	int rc;
+	if (!strcmp(argv[1], "show")) {
+		rc = token_show_json(stdout, tok, len, err, sizeof(err));
+	} else if (cpak && token_cpak_from_pem(cpak, pub, err, sizeof(err))) {
+		free(tok);
+		fprintf(stderr, "rmmemu token: %s\n", err);
+		return 2;
+	} else {
+		rc = token_verify_with_cpak(tok, len, cpak ? pub : NULL, stdout, err, sizeof(err));
+		if (!rc)
+			printf("token OK\n");
+	}
+	free(tok);
+	if (rc) {
+		fprintf(stderr, "rmmemu token %s: %s: %s\n", argv[1], argv[2], err);
+		return 1;
+	}
+	return 0;
 }
 
 static int cmd_scenario(int argc, char **argv)
@@ -339,6 +438,8 @@ int rmmemu_cli_main(int argc, char **argv)
 		return cmd_scenario(argc - 1, argv + 1);
 	if (!strcmp(cmd, "measure"))
 		return cmd_measure(argc - 1, argv + 1);
+	if (!strcmp(cmd, "token"))
+		return cmd_token(argc - 1, argv + 1);
 	fprintf(stderr, "rmmemu: unknown command '%s'\n\n", cmd);
 	usage(stderr);
 	return 2;

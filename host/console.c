@@ -1,6 +1,8 @@
 /* The RMI console. Grammar and commands: docs/console.md (and `help`). */
 #include "host/console.h"
 
+#include "host/token_tool.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -55,41 +57,10 @@ static const char *const help_text =
 	"echo TEXT                           print TEXT\n"
 	"debug (acting as the realm; no real host can do this):\n"
 	"rim RD, measurement RD SLOT         print the RIM / REM (slot 1..4 = REM0..3)\n"
-	"realm_smc REC FID|NAME [X1..X7]     the REC issues an SMC (RSI_*, PSCI_*): results in $r0..$r7\n"
+	"realm_smc REC FID|NAME [X1..X11]    the REC issues an SMC (RSI_*, PSCI_*): results in $r0..$r11\n"
 	"realm_read RD IPA LEN               dump realm memory mapped at a protected IPA\n"
+	"token RD IPA LEN [FILE]             decode (JSON) and verify a CCA token in realm memory; save it\n"
 	"help, quit                          \n";
-
-static const char *const exit_reason_names[] = { "RMI_EXIT_SYNC", "RMI_EXIT_IRQ", "RMI_EXIT_FIQ",
-						  "RMI_EXIT_PSCI", "RMI_EXIT_RIPAS_CHANGE",
-						  "RMI_EXIT_HOST_CALL", "RMI_EXIT_SERROR" };
-
-static const struct { const char *name; uint64_t fid; } rsi_names[] = {
-	{ "RSI_VERSION", 0xC4000190ULL }, { "RSI_FEATURES", 0xC4000191ULL },
-	{ "RSI_MEASUREMENT_READ", 0xC4000192ULL }, { "RSI_MEASUREMENT_EXTEND", 0xC4000193ULL },
-	{ "RSI_ATTEST_TOKEN_INIT", 0xC4000194ULL }, { "RSI_ATTEST_TOKEN_CONTINUE", 0xC4000195ULL },
-	{ "RSI_REALM_CONFIG", 0xC4000196ULL }, { "RSI_IPA_STATE_SET", 0xC4000197ULL },
-	{ "RSI_IPA_STATE_GET", 0xC4000198ULL }, { "RSI_HOST_CALL", 0xC4000199ULL },
-	{ "PSCI_VERSION", 0x84000000ULL }, { "PSCI_CPU_SUSPEND", 0xC4000001ULL }, { "PSCI_CPU_OFF", 0x84000002ULL },
-	{ "PSCI_CPU_ON", 0xC4000003ULL }, { "PSCI_AFFINITY_INFO", 0xC4000004ULL },
-	{ "PSCI_SYSTEM_OFF", 0x84000008ULL }, { "PSCI_SYSTEM_RESET", 0x84000009ULL },
-	{ "PSCI_FEATURES", 0x8400000AULL }, { "SMCCC_VERSION", 0x80000000ULL },
-};
-
-static uint64_t rsi_fid_by_name(const char *s)
-{
-	for (unsigned i = 0; i < sizeof(rsi_names) / sizeof(rsi_names[0]); i++)
-		if (!strcasecmp(s, rsi_names[i].name) || !strcasecmp(s, rsi_names[i].name + 4))
-			return rsi_names[i].fid;
-	return 0;
-}
-
-static const char *rsi_fid_name(uint64_t fid)
-{
-	for (unsigned i = 0; i < sizeof(rsi_names) / sizeof(rsi_names[0]); i++)
-		if (rsi_names[i].fid == fid)
-			return rsi_names[i].name;
-	return NULL;
-}
 
 struct console *console_new(struct rmmemu *emu, FILE *out, const struct console_opts *opts)
 {
@@ -426,7 +397,6 @@ static int cmd_rec_run(struct console *c, int n, char **t)
 
 static int cmd_exit(struct console *c, int n, char **t)
 {
-	static const char *const reasons[] = { "SYNC", "IRQ", "FIQ", "PSCI", "RIPAS_CHANGE", "HOST_CALL", "SERROR" };
 	uint8_t img[RMI_REC_EXIT_SIZE];
 	uint64_t pa;
 	if (n != 2 || parse_value(c, t[1], &pa))
@@ -439,9 +409,9 @@ static int cmd_exit(struct console *c, int n, char **t)
 	memcpy(&f[1], img + RMI_REC_EXIT_ESR - RMI_REC_EXIT_BASE, 24);
 	memcpy(&f[4], img + RMI_REC_EXIT_CNTV_CTL - RMI_REC_EXIT_BASE, 16);
 	memcpy(&f[6], img + RMI_REC_EXIT_RIPAS_BASE - RMI_REC_EXIT_BASE, 16);
-	fprintf(c->out, "  exit_reason=%llu (RMI_EXIT_%s) esr=0x%llx far=0x%llx hpfar=0x%llx cntv_ctl=0x%llx "
+	fprintf(c->out, "  exit_reason=%llu (%s) esr=0x%llx far=0x%llx hpfar=0x%llx cntv_ctl=0x%llx "
 		"cntv_cval=0x%llx ripas=[0x%llx, 0x%llx)\n",
-		(unsigned long long)f[0], f[0] < 7 ? reasons[f[0]] : "?", (unsigned long long)f[1],
+		(unsigned long long)f[0], rmmemu_exit_reason_name((unsigned)f[0]), (unsigned long long)f[1],
 		(unsigned long long)f[2], (unsigned long long)f[3], (unsigned long long)f[4],
 		(unsigned long long)f[5], (unsigned long long)f[6], (unsigned long long)f[7]);
 	set_var(c, "exit_reason", f[0]);
@@ -728,12 +698,12 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 		return 0;
 	}
 	if (!strcmp(cmd, "realm_smc")) {
-		uint64_t rec, x[8] = { 0 };
+		uint64_t rec, x[RMMEMU_REALM_SMC_REGS] = { 0 };
 		int reason;
-		if (n < 3 || n > 10 || parse_value(c, t[1], &rec))
-			return error(c, "usage: realm_smc REC FID [X1..X7]");
+		if (n < 3 || n > 2 + RMMEMU_REALM_SMC_REGS || parse_value(c, t[1], &rec))
+			return error(c, "usage: realm_smc REC FID [X1..X11]");
 		for (int i = 2; i < n; i++) {
-			uint64_t fid = i == 2 ? rsi_fid_by_name(t[i]) : 0;
+			uint64_t fid = i == 2 ? rmmemu_realm_smc_fid(t[i]) : 0;
 			if (fid)
 				x[0] = fid;
 			else if (parse_value(c, t[i], &x[i - 2]))
@@ -742,19 +712,55 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 		uint64_t fid = x[0];
 		if (rmmemu_debug_realm_smc(c->emu, rec, x, &reason))
 			return error(c, "0x%llx is not a REC that can run now", (unsigned long long)rec);
-		for (unsigned i = 0; i < 8; i++) {
-			char name[4] = { 'r', (char)('0' + i), 0, 0 };
+		for (unsigned i = 0; i < RMMEMU_REALM_SMC_REGS; i++) {
+			char name[4];
+			snprintf(name, sizeof(name), "r%u", i);
 			set_var(c, name, x[i]);
 		}
 		if (!c->opts.quiet) {
-			const char *name = rsi_fid_name(fid);
+			const char *name = rmmemu_realm_smc_name(fid);
 			fprintf(c->out, "realm: %s%s -> x0=0x%llx x1=0x%llx x2=0x%llx", name ? name : "SMC ",
 				name ? "" : t[2], (unsigned long long)x[0], (unsigned long long)x[1],
 				(unsigned long long)x[2]);
 			if (reason >= 0)
-				fprintf(c->out, "  [REC exit to host: %s]", reason < 7 ? exit_reason_names[reason] : "?");
+				fprintf(c->out, "  [REC exit to host: %s]", rmmemu_exit_reason_name((unsigned)reason));
 			fputc('\n', c->out);
 		}
+		return 0;
+	}
+	if (!strcmp(cmd, "token")) {
+		uint64_t rd;
+		if ((n != 4 && n != 5) || parse_value(c, t[1], &rd) || parse_value(c, t[2], &pa) ||
+		    parse_value(c, t[3], &len) || len == 0 || len > 65536)
+			return error(c, "usage: token RD IPA LEN [FILE]");
+		uint8_t *buf = malloc(len);
+		char e[256];
+		if (!buf)
+			return error(c, "out of memory");
+		int rc = rmmemu_debug_realm_read(c->emu, rd, pa, buf, len);
+		if (rc) {
+			free(buf);
+			return error(c, "IPA range [0x%llx, +0x%llx) is not mapped to realm DATA", (unsigned long long)pa,
+				     (unsigned long long)len);
+		}
+		if (n == 5) {
+			FILE *f = fopen(t[4], "wb");
+			if (!f || fwrite(buf, 1, len, f) != len) {
+				if (f)
+					fclose(f);
+				free(buf);
+				return error(c, "cannot write '%s'", t[4]);
+			}
+			fclose(f);
+		}
+		rc = token_show_json(c->out, buf, len, e, sizeof(e));
+		if (!rc)
+			rc = token_verify(buf, len, NULL, e, sizeof(e));
+		free(buf);
+		if (rc)
+			return error(c, "token: %s", e);
+		if (!c->opts.quiet)
+			fprintf(c->out, "  token verified: both signatures, the RAK binding and every claim type\n");
 		return 0;
 	}
 	if (!strcmp(cmd, "realm_read")) {

@@ -226,7 +226,7 @@ void rmi_realm_activate(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 		return;
 	}
 	rd->state = REALM_ACTIVE;
-	rmm_trace(rmm, RMMEMU_TRACE_STATE, "    realm 0x%llx: NEW -> ACTIVE\n", (unsigned long long)a[0]);
+	rmm_event_realm_state(rmm, g_rd.pa, REALM_NEW, REALM_ACTIVE);
 	res[0] = RMI_SUCCESS;
 }
 

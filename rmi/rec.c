@@ -115,6 +115,7 @@ void rmi_rec_create(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 
 	struct rec *rec = g_rec.mem;
 	init_rec(rec, img, rd, rd_pa, rec_idx, aux, num_aux);
+	rec->self = rec_pa;
 	if (rec->runnable)
 		measurement_rec_params_measure(rd, img);
 	granule_get(&g_rd);

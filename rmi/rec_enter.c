@@ -231,6 +231,15 @@ void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 	}
 	fill_exit_common(rec, &exit_img);
 	ret = RMI_SUCCESS;
+	if (rmm->trace || rmm->event_fn) {
+		unsigned reason = (unsigned)rec_exit_get64(&exit_img, RMI_REC_EXIT_REASON);
+		rmm_trace(rmm, RMMEMU_TRACE_RMI, "  REC 0x%llx exits: %s esr=0x%llx hpfar=0x%llx\n",
+			  (unsigned long long)g_rec.pa.val, rmmemu_exit_reason_name(reason),
+			  (unsigned long long)rec_exit_get64(&exit_img, RMI_REC_EXIT_ESR),
+			  (unsigned long long)rec_exit_get64(&exit_img, RMI_REC_EXIT_HPFAR));
+		struct rmmemu_event ev = { .kind = RMMEMU_EV_REC_EXIT, .addr = g_rec.pa.val, .to = reason };
+		rmm_event(rmm, &ev);
+	}
 write_exit:
 	if (!ns_granule_write(rmm, run_pa, RMI_REC_EXIT_BASE, exit_img.bytes, sizeof(exit_img.bytes)))
 		ret = RMI_ERROR_INPUT;

@@ -23,7 +23,7 @@ int rmmemu_debug_measurement(struct rmmemu *emu, uint64_t rd_pa, unsigned slot, 
 	return rc;
 }
 
-int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[8], int *exit_reason)
+int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS], int *exit_reason)
 {
 	struct rmm *rmm = rmmemu_core(emu);
 	struct gref g;
@@ -36,9 +36,9 @@ int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[8], i
 	}
 	struct rec *rec = g.mem;
 	memset(&exit, 0, sizeof(exit));
-	memcpy(rec->regs, x, 8 * sizeof(x[0]));
+	memcpy(rec->regs, x, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
 	bool exited = rsi_handle_smc(rmm, rec, &exit);
-	memcpy(x, rec->regs, 8 * sizeof(x[0]));
+	memcpy(x, rec->regs, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
 	*exit_reason = exited ? (int)rec_exit_get64(&exit, RMI_REC_EXIT_REASON) : -1;
 	pthread_mutex_unlock(&rmm->lock);
 	return RMMEMU_OK;

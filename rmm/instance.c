@@ -129,6 +129,12 @@ void rmmemu_smc(struct rmmemu *emu, uint64_t fid, const uint64_t args[6], struct
 			rmm_trace(rmm, RMMEMU_TRACE_RMI, "[injected] ");
 		trace_call(rmm, fid, a, r);
 	}
+	if (rmm->event_fn) {
+		struct rmmemu_event ev = { .kind = RMMEMU_EV_RMI, .fid = fid, .injected = inj };
+		memcpy(ev.args, a, sizeof(a));
+		memcpy(ev.res, r, sizeof(r));
+		rmm_event(rmm, &ev);
+	}
 	pthread_mutex_unlock(&rmm->lock);
 	memcpy(res->x, r, sizeof(r));
 }
@@ -234,6 +240,14 @@ void rmmemu_granule_census(struct rmmemu *emu, uint64_t counts[RMMEMU_GRANULE_NU
 			counts[rmm->dram[r].meta[i].state]++;
 	}
 	pthread_mutex_unlock(&rmm->lock);
+}
+
+void rmmemu_set_event_hook(struct rmmemu *emu, rmmemu_event_fn fn, void *ctx)
+{
+	pthread_mutex_lock(&emu->rmm.lock);
+	emu->rmm.event_fn = fn;
+	emu->rmm.event_ctx = ctx;
+	pthread_mutex_unlock(&emu->rmm.lock);
 }
 
 void rmmemu_set_trace(struct rmmemu *emu, FILE *out, unsigned flags)

@@ -10,6 +10,7 @@
 
 #include "rmm/rmm.h"
 #include "rmm/vcpu_ops.h"
+#include "attest/token.h"
 
 void rmmemu_platform_default(struct rmmemu_platform_config *cfg)
 {
@@ -171,6 +172,8 @@ int rmm_platform_init(struct rmm *rmm, const struct rmmemu_platform_config *cfg,
 
 void rmm_platform_fini(struct rmm *rmm)
 {
+	attest_platform_free(rmm->attest);
+	rmm->attest = NULL;
 	for (unsigned i = 0; i < rmm->ndram; i++) {
 		struct dram_region *d = &rmm->dram[i];
 		if (d->mem)
@@ -247,7 +250,21 @@ void granule_set_state(struct rmm *rmm, struct gref *ref, granule_state_t state)
 		rmm_trace(rmm, RMMEMU_TRACE_STATE, "    granule 0x%llx: %s -> %s\n",
 			  (unsigned long long)ref->pa.val, rmmemu_granule_state_name(ref->g->state),
 			  rmmemu_granule_state_name(state));
+	if (rmm->event_fn && ref->g->state != state) {
+		struct rmmemu_event ev = { .kind = RMMEMU_EV_GRANULE, .addr = ref->pa.val,
+					   .from = ref->g->state, .to = (unsigned)state };
+		rmm_event(rmm, &ev);
+	}
 	ref->g->state = (uint8_t)state;
+}
+
+void rmm_event_realm_state(struct rmm *rmm, rmm_pa_t rd, unsigned from, unsigned to)
+{
+	static const char *const names[] = { "NEW", "ACTIVE", "SYSTEM_OFF" };
+	rmm_trace(rmm, RMMEMU_TRACE_STATE, "    realm 0x%llx: %s -> %s\n", (unsigned long long)rd.val,
+		  from < 3 ? names[from] : "?", to < 3 ? names[to] : "?");
+	struct rmmemu_event ev = { .kind = RMMEMU_EV_REALM_STATE, .addr = rd.val, .from = from, .to = to };
+	rmm_event(rmm, &ev);
 }
 
 void granule_zero(struct gref *ref)

@@ -65,6 +65,7 @@ static inline bool addr_in_par(const struct rd *rd, uint64_t ipa) { return ipa <
 enum ripas_response { RIPAS_ACCEPT = 0, RIPAS_REJECT = 1 };
 
 struct rec {
+	rmm_pa_t self;          /* this REC's granule */
 	rmm_pa_t rd;            /* owning realm */
 	uint64_t rec_idx;
 	uint64_t mpidr;         /* RmiRecMpidr as given at creation */

@@ -57,6 +57,7 @@ struct gref {
 };
 
 struct rmm_vcpu_ops;
+struct attest_platform;
 
 struct rmm {
 	struct rmmemu_platform_config cfg;
@@ -71,6 +72,9 @@ struct rmm {
 		uint64_t fid, x0;
 		unsigned skip, count;
 	} inject[RMMEMU_MAX_INJECTIONS];
+	struct attest_platform *attest;   /* created on the first attestation token */
+	rmmemu_event_fn event_fn;
+	void *event_ctx;
 	const struct rmm_vcpu_ops *vcpu_ops;
 	void *vcpu_ctx;
 };
@@ -115,6 +119,14 @@ void vmid_free(struct rmm *rmm, unsigned vmid);
 
 /* ---- features ---- */
 uint64_t rmm_feature_register_0(const struct rmmemu_platform_config *cfg);
+
+/* ---- events ---- */
+static inline void rmm_event(struct rmm *rmm, const struct rmmemu_event *ev)
+{
+	if (rmm->event_fn)
+		rmm->event_fn(rmm->event_ctx, ev);
+}
+void rmm_event_realm_state(struct rmm *rmm, rmm_pa_t rd, unsigned from, unsigned to);
 
 /* ---- trace ---- */
 void rmm_trace(struct rmm *rmm, unsigned flag, const char *fmt, ...)

@@ -106,6 +106,8 @@ void handle_psci(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit, 
 	case PSCI_SYSTEM_OFF:
 	case PSCI_SYSTEM_RESET: {
 		struct rd *rd = rec_rd(rmm, rec);
+		if (rd->state != REALM_SYSTEM_OFF)
+			rmm_event_realm_state(rmm, rec->rd, rd->state, REALM_SYSTEM_OFF);
 		rd->state = REALM_SYSTEM_OFF;
 		rsi_forward_args_to_host(rec, 1, exit);
 		res->action = RSI_EXIT_TO_HOST;

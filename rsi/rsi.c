@@ -1,5 +1,6 @@
 /* RSI dispatch and the RSI commands other than attestation and PSCI. */
 #include <string.h>
+#include <strings.h>
 
 #include "attest/measurement.h"
 #include "rsi/rsi_internal.h"
@@ -255,7 +256,81 @@ bool rsi_complete_host_call(struct rmm *rmm, struct rec *rec, const uint64_t gpr
 	return true;
 }
 
+static const struct {
+	const char *name;
+	uint64_t fid;
+} realm_smc_names[] = {
+	{ "RSI_VERSION", SMC_RSI_VERSION }, { "RSI_FEATURES", SMC_RSI_FEATURES },
+	{ "RSI_MEASUREMENT_READ", SMC_RSI_MEASUREMENT_READ }, { "RSI_MEASUREMENT_EXTEND", SMC_RSI_MEASUREMENT_EXTEND },
+	{ "RSI_ATTEST_TOKEN_INIT", SMC_RSI_ATTEST_TOKEN_INIT }, { "RSI_ATTEST_TOKEN_CONTINUE", SMC_RSI_ATTEST_TOKEN_CONTINUE },
+	{ "RSI_REALM_CONFIG", SMC_RSI_REALM_CONFIG }, { "RSI_IPA_STATE_SET", SMC_RSI_IPA_STATE_SET },
+	{ "RSI_IPA_STATE_GET", SMC_RSI_IPA_STATE_GET }, { "RSI_HOST_CALL", SMC_RSI_HOST_CALL },
+	{ "PSCI_VERSION", PSCI_VERSION }, { "PSCI_CPU_SUSPEND", PSCI_CPU_SUSPEND_64 },
+	{ "PSCI_CPU_SUSPEND32", PSCI_CPU_SUSPEND_32 }, { "PSCI_CPU_OFF", PSCI_CPU_OFF },
+	{ "PSCI_CPU_ON", PSCI_CPU_ON_64 }, { "PSCI_CPU_ON32", PSCI_CPU_ON_32 },
+	{ "PSCI_AFFINITY_INFO", PSCI_AFFINITY_INFO_64 }, { "PSCI_AFFINITY_INFO32", PSCI_AFFINITY_INFO_32 },
+	{ "PSCI_SYSTEM_OFF", PSCI_SYSTEM_OFF }, { "PSCI_SYSTEM_RESET", PSCI_SYSTEM_RESET },
+	{ "PSCI_FEATURES", PSCI_FEATURES }, { "SMCCC_VERSION", SMCCC_VERSION_FID },
+};
+
+const char *rmmemu_realm_smc_name(uint64_t fid)
+{
+	fid = (uint32_t)fid & ~SMC_SVE_HINT;
+	for (unsigned i = 0; i < sizeof(realm_smc_names) / sizeof(realm_smc_names[0]); i++)
+		if ((realm_smc_names[i].fid & 0xFFFFFFFF) == fid)
+			return realm_smc_names[i].name;
+	return NULL;
+}
+
+uint64_t rmmemu_realm_smc_fid(const char *name)
+{
+	for (unsigned i = 0; i < sizeof(realm_smc_names) / sizeof(realm_smc_names[0]); i++)
+		if (!strcasecmp(name, realm_smc_names[i].name) ||
+		    (!strncmp(realm_smc_names[i].name, "RSI_", 4) && !strcasecmp(name, realm_smc_names[i].name + 4)))
+			return realm_smc_names[i].fid;
+	return 0;
+}
+
+const char *rmmemu_exit_reason_name(unsigned reason)
+{
+	static const char *const names[] = { "RMI_EXIT_SYNC", "RMI_EXIT_IRQ", "RMI_EXIT_FIQ", "RMI_EXIT_PSCI",
+					     "RMI_EXIT_RIPAS_CHANGE", "RMI_EXIT_HOST_CALL", "RMI_EXIT_SERROR" };
+	return reason < 7 ? names[reason] : "RMI_EXIT_?";
+}
+
+static void trace_realm_smc(struct rmm *rmm, const struct rec *rec, const struct rmmemu_event *ev, bool exited,
+			    const struct rec_exit_image *exit)
+{
+	const char *name = rmmemu_realm_smc_name(ev->fid);
+	rmm_trace(rmm, RMMEMU_TRACE_RMI, "  realm REC 0x%llx: ", (unsigned long long)rec->self.val);
+	if (name)
+		rmm_trace(rmm, RMMEMU_TRACE_RMI, "%s", name);
+	else
+		rmm_trace(rmm, RMMEMU_TRACE_RMI, "SMC 0x%llx", (unsigned long long)ev->fid);
+	rmm_trace(rmm, RMMEMU_TRACE_RMI, "(0x%llx, 0x%llx, 0x%llx) -> x0=0x%llx x1=0x%llx x2=0x%llx%s%s\n",
+		  (unsigned long long)ev->args[0], (unsigned long long)ev->args[1], (unsigned long long)ev->args[2],
+		  (unsigned long long)ev->res[0], (unsigned long long)ev->res[1], (unsigned long long)ev->res[2],
+		  exited ? ", exit to host: " : "",
+		  exited ? rmmemu_exit_reason_name((unsigned)rec_exit_get64(exit, RMI_REC_EXIT_REASON)) : "");
+}
+
+static bool handle_smc(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit);
+
 bool rsi_handle_smc(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit)
+{
+	if (!rmm->trace && !rmm->event_fn)
+		return handle_smc(rmm, rec, exit);
+	struct rmmemu_event ev = { .kind = RMMEMU_EV_REALM_SMC, .addr = rec->self.val, .fid = rec->regs[0] };
+	memcpy(ev.args, &rec->regs[1], sizeof(ev.args));
+	bool exited = handle_smc(rmm, rec, exit);
+	memcpy(ev.res, rec->regs, sizeof(ev.res));
+	if (rmm->trace)
+		trace_realm_smc(rmm, rec, &ev, exited, exit);
+	rmm_event(rmm, &ev);
+	return exited;
+}
+
+static bool handle_smc(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit)
 {
 	struct rsi_result res = { .action = RSI_RETURN_TO_REALM };
 	uint32_t fid = (uint32_t)rec->regs[0] & ~SMC_SVE_HINT;

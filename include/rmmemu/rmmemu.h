@@ -60,6 +60,14 @@ struct rmmemu_platform_config {
 	unsigned sve_vl;        /* maximum SVE vector length, (VL / 128) - 1, 0..15 */
 	unsigned gicv3_num_lrs; /* list registers minus 1, 0..15 */
 	bool vmid16;            /* FEAT_VMID16 (else 8-bit VMIDs) */
+
+	/* Attestation: the simulated platform's keys (CPAK signs the platform token, RAK the realm
+	 * tokens) come from PEM files (P-384) when both paths are set, else are derived from a seed
+	 * (attest_seed if attest_seed_set, else a built-in default), so tokens are reproducible. */
+	uint8_t attest_seed[32];
+	bool attest_seed_set;
+	char rak_pem[256];
+	char cpak_pem[256];
 };
 
 /* Error codes of the non-SMC API (negative return values). */
@@ -137,6 +145,28 @@ const char *rmmemu_pas_name(enum rmmemu_pas p);
 #define RMMEMU_TRACE_STATE (1U << 1)
 void rmmemu_set_trace(struct rmmemu *emu, FILE *out, unsigned flags);
 
+/* Structured events, for tools (JSON trace, reports): every RMI call, every SMC a realm makes,
+ * every REC exit, every granule and realm state change. The hook runs with the instance locked:
+ * it must not call back into the instance. */
+enum rmmemu_event_kind {
+	RMMEMU_EV_RMI = 0,       /* fid, args = X1..X6, res = X0..X4, injected */
+	RMMEMU_EV_REALM_SMC,     /* a REC's SMC (RSI, PSCI, SMCCC): addr = REC, fid, args = X1..X7, res = X0..X4 */
+	RMMEMU_EV_REC_EXIT,      /* addr = REC, to = RmiRecExitReason */
+	RMMEMU_EV_GRANULE,       /* addr = granule, from -> to (enum rmmemu_granule_state) */
+	RMMEMU_EV_REALM_STATE,   /* addr = RD, from -> to (0 NEW, 1 ACTIVE, 2 SYSTEM_OFF) */
+};
+struct rmmemu_event {
+	enum rmmemu_event_kind kind;
+	uint64_t fid;
+	uint64_t args[7];
+	uint64_t res[5];
+	uint64_t addr;
+	unsigned from, to;
+	bool injected;
+};
+typedef void (*rmmemu_event_fn)(void *ctx, const struct rmmemu_event *ev);
+void rmmemu_set_event_hook(struct rmmemu *emu, rmmemu_event_fn fn, void *ctx);
+
 /* Names and decoding helpers (also used by the console). */
 const char *rmmemu_rmi_name(uint64_t fid);           /* "RMI_DATA_CREATE" or NULL */
 uint64_t rmmemu_rmi_fid(const char *name);            /* by name, case-insensitive, with or
@@ -144,6 +174,9 @@ uint64_t rmmemu_rmi_fid(const char *name);            /* by name, case-insensiti
 unsigned rmmemu_rmi_nargs(uint64_t fid);              /* number of X1.. arguments */
 unsigned rmmemu_rmi_nresults(uint64_t fid);           /* number of X1.. results */
 const char *rmmemu_rmi_status_name(unsigned status);  /* "RMI_ERROR_RTT" */
+const char *rmmemu_realm_smc_name(uint64_t fid);      /* "RSI_HOST_CALL", "PSCI_CPU_ON" or NULL */
+uint64_t rmmemu_realm_smc_fid(const char *name);      /* by name ("RSI_" optional); 0 if unknown */
+const char *rmmemu_exit_reason_name(unsigned reason); /* "RMI_EXIT_PSCI" */
 void rmmemu_format_return(uint64_t x0, char *buf, size_t len); /* "RMI_ERROR_RTT(level 2)" */
 
 /* Self-check of internal invariants (granule accounting, refcounts, RTT consistency).
@@ -169,11 +202,12 @@ int rmmemu_inject_rmi_error(struct rmmemu *emu, uint64_t fid, uint64_t x0, unsig
 int rmmemu_debug_measurement(struct rmmemu *emu, uint64_t rd_pa, unsigned slot, uint8_t out[64], size_t *len);
 
 /* Execute an SMC as if the REC at rec_pa had issued it from the realm (RSI, PSCI, SMCCC):
- * x[0] = FID, x[1..7] = arguments. On return x[0..7] hold the REC's X0..X7. *exit_reason is the
+ * x[0] = FID, x[1..11] = arguments. On return x[0..11] hold the REC's X0..X11. *exit_reason is the
  * RmiRecExitReason if the call needs the host (the REC then behaves as after that exit; the host
  * completes it with RMI calls and REC_ENTER), or -1 if the realm simply continues.
  * RMMEMU_E_INVAL if rec_pa is not a REC. */
-int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[8], int *exit_reason);
+#define RMMEMU_REALM_SMC_REGS 12
+int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS], int *exit_reason);
 
 /* Copy realm memory at a protected IPA that is mapped to a DATA granule (for showing what an
  * RSI call wrote). RMMEMU_E_INVAL if the range is not fully mapped. */
