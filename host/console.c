@@ -34,7 +34,8 @@ struct console {
 
 static const char *const help_text =
 	"RMI calls:   NAME|FID [ARG...]      e.g. GRANULE_DELEGATE 0x80000000, RMI_RTT_CREATE $rd $rtt 0 1\n"
-	"             results go to $x0..$x4; arguments: numbers (0x.., decimal, -1), $var, $var+N, $var-N\n"
+	"             results go to $x0..$x4; arguments: numbers (0x.., decimal, -1), $var, sums\n"
+	"             and differences of those ($rd+0x1000, $a+$b); `echo` expands $var\n"
 	"set NAME VALUE                      define $NAME\n"
 	"realm_params PA key=value...        write an RmiRealmParams granule (zeroed first): flags lpa2 sve pmu s2sz\n"
 	"                                    sve_vl num_bps num_wps pmu_num_ctrs hash=sha256|sha512|N rpv=TEXT vmid\n"
@@ -137,40 +138,74 @@ int console_set_var(struct console *c, const char *name, uint64_t value)
 }
 
 
-/* NUMBER | $var | $var+NUMBER | $var-NUMBER */
+/* One term: NUMBER (0x.., decimal) or $var. */
+static int parse_term(struct console *c, const char *s, size_t len, const char *whole, uint64_t *out)
+{
+	char buf[64];
+	if (len == 0 || len >= sizeof(buf))
+		return error(c, "bad value '%s'", whole);
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (buf[0] == '$') {
+		struct var *v = find_var(c, buf + 1, len - 1);
+		if (!v)
+			return error(c, "unknown variable '%s'", buf + 1);
+		*out = v->value;
+		return 0;
+	}
+	if (!isdigit((unsigned char)buf[0]))
+		return error(c, "bad number '%s'", whole);
+	errno = 0;
+	char *end;
+	*out = strtoull(buf, &end, 0);
+	if (errno || *end != '\0')
+		return error(c, "bad number '%s'", whole);
+	return 0;
+}
+
+/* TERM { (+|-) TERM }, with an optional leading minus: 0x10, -1, $rd, $rd+0x1000, $a+$b-4. */
 static int parse_value(struct console *c, const char *s, uint64_t *out)
 {
-	uint64_t base = 0;
 	const char *p = s;
-	if (*p == '$') {
-		const char *n = ++p;
-		while (isalnum((unsigned char)*p) || *p == '_')
-			p++;
-		struct var *v = find_var(c, n, (size_t)(p - n));
-		if (!v)
-			return error(c, "unknown variable '%.*s'", (int)(p - n), n);
-		base = v->value;
-		if (*p == '\0') {
-			*out = base;
-			return 0;
-		}
-		if (*p != '+' && *p != '-')
-			return error(c, "bad value '%s'", s);
-	}
 	bool neg = false;
-	if (*p == '+' || *p == '-') {
+	uint64_t acc = 0;
+	if (*p == '-') {
+		neg = true;
+		p++;
+	}
+	for (;;) {
+		size_t len = strcspn(p, "+-");
+		uint64_t v = 0;
+		if (parse_term(c, p, len, s, &v))
+			return -1;
+		acc = neg ? acc - v : acc + v;
+		p += len;
+		if (!*p)
+			break;
 		neg = *p == '-';
 		p++;
 	}
-	if (!isdigit((unsigned char)*p))
-		return error(c, "bad number '%s'", s);
-	errno = 0;
-	char *end;
-	uint64_t v = strtoull(p, &end, 0);
-	if (errno || *end != '\0')
-		return error(c, "bad number '%s'", s);
-	*out = neg ? base - v : base + v;
+	*out = acc;
 	return 0;
+}
+
+/* Replace $name by the variable's value (hex) in text for `echo`; unknown names stay as they are. */
+static void echo_expand(struct console *c, const char *text)
+{
+	for (const char *p = text; *p;) {
+		if (*p == '$') {
+			const char *n = p + 1, *e = n;
+			while (isalnum((unsigned char)*e) || *e == '_')
+				e++;
+			struct var *v = e > n ? find_var(c, n, (size_t)(e - n)) : NULL;
+			if (v) {
+				fprintf(c->out, "0x%llx", (unsigned long long)v->value);
+				p = e;
+				continue;
+			}
+		}
+		fputc(*p++, c->out);
+	}
 }
 
 static int tokenize(char *line, char **tok, int max)
@@ -528,8 +563,11 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 		return 0;
 	}
 	if (!strcmp(cmd, "echo")) {
-		for (int i = 1; i < n; i++)
-			fprintf(c->out, "%s%s", i > 1 ? " " : "", t[i]);
+		for (int i = 1; i < n; i++) {
+			if (i > 1)
+				fputc(' ', c->out);
+			echo_expand(c, t[i]);
+		}
 		fputc('\n', c->out);
 		return 0;
 	}

@@ -19,6 +19,9 @@ static bool validate_rtt_map_cmds(uint64_t ipa, int64_t level, const struct rd *
 {
 	if (level < S2TT_MIN_BLOCK_LEVEL || level > S2TT_PAGE_LEVEL)
 		return false;
+	/* A level above the realm's starting level has no entries to map (TF-RMM asserts here). */
+	if (level < rd->s2.start_level)
+		return false;
 	return validate_map_addr(ipa, (int)level, rd);
 }
 
