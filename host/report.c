@@ -5,18 +5,44 @@
 #include "host/report.h"
 
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #define MAX_EVENTS   100000   /* kept for the report; more are counted only */
 #define DIAGRAM_ROWS 600      /* rows drawn in the sequence diagram */
 
+#define MAX_TOUCHED  65536
+#define HASH_SLOTS   (2 * MAX_TOUCHED)
+
 struct report {
 	struct rmmemu_event *ev;
 	size_t n, cap, dropped;
-	uint64_t *touched;        /* granules that changed state, in first-touch order */
-	size_t ntouched, cap_touched;
+	/* Granules the run delegated, in first-delegation order, with their current state and their
+	 * state when the most granules were in use (the peak snapshot). */
+	uint64_t touched[MAX_TOUCHED];
+	uint8_t state[MAX_TOUCHED], peak_state[MAX_TOUCHED];
+	int32_t slot[HASH_SLOTS];     /* address -> index + 1 */
+	size_t ntouched, in_use, peak_in_use;
 	uint64_t peak[RMMEMU_GRANULE_NUM_STATES], now[RMMEMU_GRANULE_NUM_STATES];
 };
+
+static size_t touched_index(struct report *r, uint64_t addr, bool add)
+{
+	size_t h = (size_t)((addr >> 12) * 0x9E3779B97F4A7C15ULL >> 47) % HASH_SLOTS;
+	for (;; h = (h + 1) % HASH_SLOTS) {
+		if (r->slot[h] == 0) {
+			if (!add || r->ntouched == MAX_TOUCHED)
+				return SIZE_MAX;
+			r->touched[r->ntouched] = addr;
+			r->state[r->ntouched] = RMMEMU_GRANULE_UNDELEGATED;
+			r->peak_state[r->ntouched] = RMMEMU_GRANULE_UNDELEGATED;
+			r->slot[h] = (int32_t)++r->ntouched;
+			return r->ntouched - 1;
+		}
+		if (r->touched[r->slot[h] - 1] == addr)
+			return (size_t)r->slot[h] - 1;
+	}
+}
 
 static const char *state_name(unsigned s) { return rmmemu_granule_state_name((enum rmmemu_granule_state)s); }
 
@@ -70,6 +96,11 @@ void json_trace_hook(void *ctx, const struct rmmemu_event *ev)
 		json_hex(f, "addr", ev->addr, true);
 		fprintf(f, ",\"from\":\"%s\",\"to\":\"%s\"}\n", state_name(ev->from), state_name(ev->to));
 		break;
+	case RMMEMU_EV_REC_RUN:
+		fprintf(f, "{\"event\":\"rec_run\"");
+		json_hex(f, "rec", ev->addr, true);
+		fprintf(f, "}\n");
+		break;
 	case RMMEMU_EV_REALM_STATE: {
 		static const char *const rs[] = { "NEW", "ACTIVE", "SYSTEM_OFF" };
 		fprintf(f, "{\"event\":\"realm\"");
@@ -91,7 +122,6 @@ void report_free(struct report *r)
 	if (!r)
 		return;
 	free(r->ev);
-	free(r->touched);
 	free(r);
 }
 
@@ -99,24 +129,15 @@ void report_hook(void *ctx, const struct rmmemu_event *ev)
 {
 	struct report *r = ctx;
 	if (ev->kind == RMMEMU_EV_GRANULE) {
-		if (ev->from == RMMEMU_GRANULE_UNDELEGATED && ev->to == RMMEMU_GRANULE_DELEGATED) {
-			bool seen = false;
-			for (size_t i = r->ntouched; i-- > 0 && i + 4096 > r->ntouched;)
-				if (r->touched[i] == ev->addr) {
-					seen = true;
-					break;
-				}
-			if (!seen && r->ntouched < 65536) {
-				if (r->ntouched == r->cap_touched) {
-					size_t cap = r->cap_touched ? r->cap_touched * 2 : 256;
-					uint64_t *t = realloc(r->touched, cap * sizeof(*t));
-					if (t) {
-						r->touched = t;
-						r->cap_touched = cap;
-					}
-				}
-				if (r->ntouched < r->cap_touched)
-					r->touched[r->ntouched++] = ev->addr;
+		size_t i = touched_index(r, ev->addr, ev->from == RMMEMU_GRANULE_UNDELEGATED);
+		if (i != SIZE_MAX) {
+			r->state[i] = (uint8_t)ev->to;
+			r->in_use += ev->to != RMMEMU_GRANULE_UNDELEGATED && ev->from == RMMEMU_GRANULE_UNDELEGATED;
+			r->in_use -= ev->to == RMMEMU_GRANULE_UNDELEGATED && ev->from != RMMEMU_GRANULE_UNDELEGATED;
+			/* Snapshot at each new peak (cheap enough for the small runs reports are for). */
+			if (r->in_use > r->peak_in_use && r->ntouched <= 8192) {
+				r->peak_in_use = r->in_use;
+				memcpy(r->peak_state, r->state, r->ntouched);
 			}
 		}
 		if (ev->from < RMMEMU_GRANULE_NUM_STATES && r->now[ev->from])
@@ -193,10 +214,28 @@ int report_write_html(struct report *r, struct rmmemu *emu, const char *path, co
 	fprintf(f, "</h1>\n<p>%zu RMI calls (%zu failed), %zu realm SMCs, %zu REC exits%s.</p>\n", rmi, rmi_err, smc,
 		exits, r->dropped ? " (some events beyond the first 100000 not kept)" : "");
 
-	/* Sequence diagram: host (x=140), RMM (x=520), realm (x=900). */
+	/* Sequence diagram: host (x=140), RMM (x=520), realm (x=900). Consecutive identical RMI calls
+	 * (same command and result) are drawn once with a count. */
+	struct row {
+		const struct rmmemu_event *e;
+		unsigned count;
+	} *rowv = calloc(r->n ? r->n : 1, sizeof(*rowv));
 	size_t rows = 0;
-	for (size_t i = 0; i < r->n; i++)
-		rows += r->ev[i].kind != RMMEMU_EV_GRANULE && r->ev[i].kind != RMMEMU_EV_REALM_STATE;
+	for (size_t i = 0; rowv && i < r->n; i++) {
+		const struct rmmemu_event *e = &r->ev[i];
+		if (e->kind == RMMEMU_EV_GRANULE || e->kind == RMMEMU_EV_REALM_STATE)
+			continue;
+		/* A successful REC_ENTER was drawn when the REC started running. */
+		if (e->kind == RMMEMU_EV_RMI && e->fid == SMC_RMI_REC_ENTER && e->res[0] == RMI_SUCCESS)
+			continue;
+		if (rows && e->kind == RMMEMU_EV_RMI && rowv[rows - 1].e->kind == RMMEMU_EV_RMI &&
+		    rowv[rows - 1].e->fid == e->fid && rowv[rows - 1].e->res[0] == e->res[0] &&
+		    rowv[rows - 1].e->injected == e->injected) {
+			rowv[rows - 1].count++;
+			continue;
+		}
+		rowv[rows++] = (struct row){ e, 1 };
+	}
 	size_t shown = rows < DIAGRAM_ROWS ? rows : DIAGRAM_ROWS;
 	int h = 60 + (int)shown * 22 + 20;
 	fprintf(f, "<h2>Sequence</h2>\n<p>Host (normal world) calls the RMM with RMI; the realm calls it with RSI/PSCI "
@@ -212,57 +251,65 @@ int report_write_html(struct report *r, struct rmmemu *emu, const char *path, co
 		fprintf(f, "<line x1=\"%d\" y1=\"40\" x2=\"%d\" y2=\"%d\" stroke=\"#bbb\" stroke-width=\"2\"/>\n", xs[l], xs[l], h - 10);
 	}
 	int y = 60;
-	size_t drawn = 0;
-	char label[256], ret[64];
-	for (size_t i = 0; i < r->n && drawn < shown; i++) {
-		const struct rmmemu_event *e = &r->ev[i];
+	char label[256], ret[64], times[32];
+	for (size_t i = 0; i < shown; i++, y += 22) {
+		const struct rmmemu_event *e = rowv[i].e;
+		if (rowv[i].count > 1)
+			snprintf(times, sizeof(times), " x%u", rowv[i].count);
+		else
+			times[0] = '\0';
 		if (e->kind == RMMEMU_EV_RMI) {
 			const char *name = rmmemu_rmi_name(e->fid);
 			rmmemu_format_return(e->res[0], ret, sizeof(ret));
-			snprintf(label, sizeof(label), "%s%s -> %s", e->injected ? "[injected] " : "",
-				 name ? name + 4 : "unknown SMC", ret);
+			snprintf(label, sizeof(label), "%s%s%s -> %s", e->injected ? "[injected] " : "",
+				 name ? name + 4 : "unknown SMC", times, ret);
 			arrow(f, y, xs[0], xs[1], e->res[0] == RMI_SUCCESS ? "#2b6cb0" : "#c53030", label, false);
+		} else if (e->kind == RMMEMU_EV_REC_RUN) {
+			snprintf(label, sizeof(label), "REC_ENTER 0x%llx", (unsigned long long)e->addr);
+			arrow(f, y, xs[0], xs[1], "#2b6cb0", label, false);
+			arrow(f, y, xs[1], xs[2], "#805ad5", "run", true);
 		} else if (e->kind == RMMEMU_EV_REALM_SMC) {
 			const char *name = rmmemu_realm_smc_name(e->fid);
 			snprintf(label, sizeof(label), "%s -> x0=0x%llx", name ? name : "SMC", (unsigned long long)e->res[0]);
 			arrow(f, y, xs[2], xs[1], "#2f855a", label, false);
-		} else if (e->kind == RMMEMU_EV_REC_EXIT) {
+		} else {
 			snprintf(label, sizeof(label), "REC exit: %s", rmmemu_exit_reason_name(e->to));
 			arrow(f, y, xs[1], xs[0], "#805ad5", label, true);
-		} else {
-			continue;
 		}
-		y += 22;
-		drawn++;
 	}
+	free(rowv);
 	fputs("</svg>\n", f);
 
-	/* Granule map: every granule the run delegated, coloured by its state now. */
-	fputs("<h2>Granules</h2>\n<table><tr><th>state</th><th>now (touched granules)</th><th>peak</th></tr>\n", f);
-	uint64_t final[RMMEMU_GRANULE_NUM_STATES] = { 0 };
+	/* Granule maps: every granule the run delegated, coloured by state at the peak and at the end. */
+	fputs("<h2>Granules</h2>\n<table><tr><th>state</th><th>at peak use</th><th>at the end</th>"
+	      "<th>most at once</th></tr>\n", f);
+	uint64_t at_peak[RMMEMU_GRANULE_NUM_STATES] = { 0 }, final[RMMEMU_GRANULE_NUM_STATES] = { 0 };
 	for (size_t i = 0; i < r->ntouched; i++) {
 		struct rmmemu_granule_info gi;
-		if (rmmemu_granule_info(emu, r->touched[i], &gi) == 0)
-			final[gi.state]++;
+		r->state[i] = rmmemu_granule_info(emu, r->touched[i], &gi) == 0 ? (uint8_t)gi.state : r->state[i];
+		final[r->state[i]]++;
+		at_peak[r->peak_state[i]]++;
 	}
-	for (unsigned s = 0; s < RMMEMU_GRANULE_NUM_STATES; s++)
+	for (unsigned st = 0; st < RMMEMU_GRANULE_NUM_STATES; st++)
 		fprintf(f, "<tr><td><span style=\"background:%s\">&#160;&#160;&#160;&#160;</span> %s</td><td>%llu</td>"
-			   "<td>%llu</td></tr>\n", state_color(s), state_name(s), (unsigned long long)final[s],
-			(unsigned long long)(s ? r->peak[s] : 0));
+			   "<td>%llu</td><td>%llu</td></tr>\n", state_color(st), state_name(st),
+			(unsigned long long)at_peak[st], (unsigned long long)final[st],
+			(unsigned long long)(st ? r->peak[st] : 0));
 	fputs("</table>\n", f);
 	const int per_row = 64, cell = 12;
 	int grows = (int)((r->ntouched + per_row - 1) / per_row);
-	fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n", per_row * cell + 2,
-		grows * cell + 2);
-	for (size_t i = 0; i < r->ntouched; i++) {
-		struct rmmemu_granule_info gi = { 0 };
-		rmmemu_granule_info(emu, r->touched[i], &gi);
-		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#fff\"><title>0x%llx %s</title></rect>\n",
-			(int)(i % per_row) * cell, (int)(i / per_row) * cell, cell, cell, state_color(gi.state),
-			(unsigned long long)r->touched[i], state_name(gi.state));
+	for (int map = 0; map < 2; map++) {
+		const uint8_t *st = map ? r->state : r->peak_state;
+		fprintf(f, "<h3>%s</h3>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\">\n",
+			map ? "At the end" : "At peak use", per_row * cell + 2, grows * cell + 2);
+		for (size_t i = 0; i < r->ntouched; i++)
+			fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\" stroke=\"#fff\"><title>0x%llx %s</title></rect>\n",
+				(int)(i % per_row) * cell, (int)(i / per_row) * cell, cell, cell, state_color(st[i]),
+				(unsigned long long)r->touched[i], state_name(st[i]));
+		fputs("</svg>\n", f);
 	}
-	fputs("</svg>\n<p>Each square is one granule the run delegated, in the order first delegated; hover for its "
-	      "address.</p>\n</body></html>\n", f);
+	fputs("<p>Each square is one granule the run delegated, in the order first delegated; hover for its "
+	      "address and state.</p>\n</body></html>\n", f);
 	return fclose(f) ? -1 : 0;
 }
 

@@ -223,6 +223,10 @@ void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 	rec->trap_wfi = (flags & RMI_REC_ENTER_FLAG_TRAP_WFI) != 0;
 	rec->trap_wfe = (flags & RMI_REC_ENTER_FLAG_TRAP_WFE) != 0;
 
+	if (rmm->event_fn) {
+		struct rmmemu_event ev = { .kind = RMMEMU_EV_REC_RUN, .addr = g_rec.pa.val };
+		rmm_event(rmm, &ev);
+	}
 	if (rmm->vcpu_ops && rmm->vcpu_ops->run) {
 		rmm->vcpu_ops->run(rmm->vcpu_ctx, rmm, rec, g_rec.pa, &exit_img);
 	} else {

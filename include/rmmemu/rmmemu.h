@@ -154,6 +154,8 @@ enum rmmemu_event_kind {
 	RMMEMU_EV_REC_EXIT,      /* addr = REC, to = RmiRecExitReason */
 	RMMEMU_EV_GRANULE,       /* addr = granule, from -> to (enum rmmemu_granule_state) */
 	RMMEMU_EV_REALM_STATE,   /* addr = RD, from -> to (0 NEW, 1 ACTIVE, 2 SYSTEM_OFF) */
+	RMMEMU_EV_REC_RUN,       /* REC_ENTER passed its checks: the REC at addr starts running (its
+				  * realm SMCs and its exit follow; the RMI event comes when it returns) */
 };
 struct rmmemu_event {
 	enum rmmemu_event_kind kind;

@@ -48,5 +48,27 @@ check "bad --inject gives exit 2" '[ $rc -eq 2 ]'
 printf 'inject GRANULE_DELEGATE ERROR_INPUT 2 1\ndelegate 0x80000000\nexpect SUCCESS\ndelegate 0x80001000\nexpect ERROR_INPUT\ndelegate 0x80001000\nexpect ERROR_INPUT\ndelegate 0x80001000\nexpect SUCCESS\ngranule 0x80001000\n' | "$bin" console >"$tmp/o" 2>&1; rc=$?
 check "console inject with count and skip" '[ $rc -eq 0 ] && grep -q "DELEGATED, PAS REALM" "$tmp/o"'
 
+"$bin" run --report "$tmp/r.html" --trace-json "$tmp/t.json" >/dev/null 2>&1; rc=$?
+check "report and JSON trace written" '[ $rc -eq 0 ] && [ -s "$tmp/r.html" ] && [ -s "$tmp/t.json" ]'
+python3 - "$tmp/r.html" "$tmp/t.json" <<'PY'; rc=$?
+import json, sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()            # well-formed XHTML
+ns = {"h": "http://www.w3.org/1999/xhtml", "s": "http://www.w3.org/2000/svg"}
+svgs = root.findall(".//s:svg", ns)
+texts = [t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text")]
+assert len(svgs) == 3, len(svgs)                  # sequence + two granule maps
+assert any(t.startswith("REC_ENTER") for t in texts)
+assert any(t.startswith("RSI_ATTEST_TOKEN_INIT") for t in texts)
+assert any(t.startswith("REC exit: RMI_EXIT_IRQ") for t in texts)
+ev = [json.loads(l) for l in open(sys.argv[2])]
+kinds = {e["event"] for e in ev}
+assert {"rmi", "realm_smc", "rec_exit", "rec_run", "granule", "realm"} <= kinds, kinds
+assert ev[0] == {"event": "rmi", "name": "RMI_VERSION", "fid": "0xc4000150", "args": ["0x10000"],
+                 "status": "RMI_SUCCESS", "results": ["0x0", "0x10000", "0x10000", "0x0", "0x0"]}, ev[0]
+PY
+check "report is well-formed with the expected lanes and events; JSON lines parse" '[ $rc -eq 0 ]'
+"$bin" run --report /nonexistent/dir/r.html >/dev/null 2>&1; rc=$?
+check "unwritable report gives exit 1" '[ $rc -eq 1 ]'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
