@@ -234,13 +234,10 @@ void rmi_realm_destroy(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 {
 	struct gref g_rd;
 
-	if (!granule_find_state(rmm, PA(a[0]), GRANULE_STATE_RD, &g_rd)) {
-		res[0] = RMI_ERROR_INPUT;
-		return;
-	}
 	/* Live RECs hold references on the RD. */
-	if (g_rd.g->refcount != 0) {
-		res[0] = RMI_ERROR_REALM;
+	int found = granule_find_unused(rmm, PA(a[0]), GRANULE_STATE_RD, &g_rd);
+	if (found) {
+		res[0] = found < 0 ? RMI_ERROR_INPUT : RMI_ERROR_REALM;
 		return;
 	}
 	struct rd *rd = g_rd.mem;

@@ -132,13 +132,10 @@ void rmi_rec_destroy(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 {
 	struct gref g_rec, g_rd;
 
-	if (!granule_find_state(rmm, PA(a[0]), GRANULE_STATE_REC, &g_rec)) {
-		res[0] = RMI_ERROR_INPUT;
-		return;
-	}
 	/* A REC is in use while it runs (its refcount is held by REC_ENTER). */
-	if (g_rec.g->refcount != 0) {
-		res[0] = RMI_ERROR_REC;
+	int found = granule_find_unused(rmm, PA(a[0]), GRANULE_STATE_REC, &g_rec);
+	if (found) {
+		res[0] = found < 0 ? RMI_ERROR_INPUT : RMI_ERROR_REC;
 		return;
 	}
 	struct rec *rec = g_rec.mem;

@@ -9,24 +9,10 @@
 #include <string.h>
 
 #include "rmi/rmi.h"
+#include "rmm/esr.h"
 #include "rmm/realm.h"
 #include "rmm/vcpu_ops.h"
 #include "rsi/rsi.h"
-
-/* ESR_EL2 fields used to complete an exit. */
-#define ESR_EC_SHIFT        26
-#define ESR_EC_MASK         0x3FULL
-#define ESR_EC_DATA_ABORT   0x24ULL
-#define ESR_EC_SYSREG       0x18ULL
-#define ESR_ISV             (1ULL << 24)
-#define ESR_SAS_SHIFT       22
-#define ESR_SSE             (1ULL << 21)
-#define ESR_SRT_SHIFT       16
-#define ESR_SF              (1ULL << 15)
-#define ESR_WNR             (1ULL << 6)
-#define ESR_SYSREG_RT_SHIFT 5
-#define ESR_SYSREG_READ     (1ULL << 0)
-#define HPFAR_FIPA_MASK     (((1ULL << 40) - 1) << 4)
 
 /* GICv3 list register fields (ICH_LR<n>_EL2) and ICH_HCR_EL2 bits the host may set. */
 #define ICH_LR_VINTID_MASK  0xFFFFFFFFULL
@@ -41,8 +27,6 @@
 #define GIC_MAX_SPI_ID      1019ULL
 #define GIC_MIN_LPI_ID      8192ULL
 #define GIC_MAX_VINTID      0xFFFFULL /* 16 ID bits */
-
-static uint64_t esr_ec(uint64_t esr) { return (esr >> ESR_EC_SHIFT) & ESR_EC_MASK; }
 
 static bool valid_vintid(uint64_t id)
 {
@@ -76,9 +60,9 @@ static bool complete_sea_insertion(struct rec *rec, uint64_t flags, const struct
 {
 	if (!(flags & RMI_REC_ENTER_FLAG_INJECT_SEA))
 		return true;
-	if (esr_ec(rec->last_run_info.esr) != ESR_EC_DATA_ABORT)
+	if (ESR_EC(rec->last_run_info.esr) != ESR_EC_DABT_LOW)
 		return false;
-	uint64_t fipa = (rec->last_run_info.hpfar & HPFAR_FIPA_MASK) << 8;
+	uint64_t fipa = IPA_FROM_HPFAR(rec->last_run_info.hpfar);
 	if (addr_in_par(rd, fipa))
 		return false;
 	rec->inject_sea = true;
@@ -90,7 +74,7 @@ static bool complete_mmio_emulation(struct rec *rec, uint64_t flags, const uint6
 	uint64_t esr = rec->last_run_info.esr;
 	if (!(flags & RMI_REC_ENTER_FLAG_EMUL_MMIO) || (flags & RMI_REC_ENTER_FLAG_INJECT_SEA))
 		return true;
-	if (esr_ec(esr) != ESR_EC_DATA_ABORT || !(esr & ESR_ISV))
+	if (ESR_EC(esr) != ESR_EC_DABT_LOW || !(esr & ESR_ISV))
 		return false;
 	unsigned rt = (esr >> ESR_SRT_SHIFT) & 0x1F;
 	if (!(esr & ESR_WNR) && rt != 31) {
@@ -128,7 +112,7 @@ static void complete_set_ripas(struct rec *rec)
 static void complete_sysreg_emulation(struct rec *rec, const uint64_t *gprs)
 {
 	uint64_t esr = rec->last_run_info.esr;
-	if (esr_ec(esr) != ESR_EC_SYSREG || !(esr & ESR_SYSREG_READ))
+	if (ESR_EC(esr) != ESR_EC_SYSREG || !(esr & ESR_SYSREG_READ))
 		return;
 	unsigned rt = (esr >> ESR_SYSREG_RT_SHIFT) & 0x1F;
 	if (rt != 31)
@@ -161,12 +145,9 @@ void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 		res[0] = RMI_ERROR_INPUT;
 		return;
 	}
-	if (!granule_find_state(rmm, PA(a[0]), GRANULE_STATE_REC, &g_rec)) {
-		res[0] = RMI_ERROR_INPUT;
-		return;
-	}
-	if (g_rec.g->refcount != 0) {
-		res[0] = RMI_ERROR_REC;
+	int found = granule_find_unused(rmm, PA(a[0]), GRANULE_STATE_REC, &g_rec);
+	if (found) {
+		res[0] = found < 0 ? RMI_ERROR_INPUT : RMI_ERROR_REC;
 		return;
 	}
 	if (!ns_granule_read(rmm, run_pa, enter, sizeof(enter))) {

@@ -32,6 +32,19 @@ static bool validate_rtt_entry_cmds(uint64_t ipa, int64_t level, const struct rd
 	return validate_map_addr(ipa, (int)level, rd);
 }
 
+/* Walk to the entry at level - 1 that an RTT at `level` hangs from; RMI_ERROR_RTT(level reached) in
+ * res[0] if the walk stops above it. */
+static bool walk_to_parent(struct rmm *rmm, const struct rd *rd, uint64_t ipa, int level, struct s2tt_walk *wi,
+			   uint64_t res[5])
+{
+	s2tt_walk(rmm, &rd->s2, IPA(ipa), level - 1, wi);
+	if (wi->last_level != level - 1) {
+		res[0] = pack_return_code(RMI_ERROR_RTT, (unsigned)wi->last_level);
+		return false;
+	}
+	return true;
+}
+
 bool rd_lookup(struct rmm *rmm, uint64_t addr, struct gref *g, struct rd **rd)
 {
 	if (!granule_find_state(rmm, PA(addr), GRANULE_STATE_RD, g))
@@ -62,11 +75,8 @@ void rmi_rtt_create(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 		return;
 	}
 	int l = (int)level;
-	s2tt_walk(rmm, &rd->s2, IPA(ipa), l - 1, &wi);
-	if (wi.last_level != l - 1) {
-		res[0] = pack_return_code(RMI_ERROR_RTT, (unsigned)wi.last_level);
+	if (!walk_to_parent(rmm, rd, ipa, l, &wi, res))
 		return;
-	}
 	uint64_t parent = wi.table[wi.index];
 	uint64_t *tbl = g_tbl.mem;
 	struct granule *g_parent = granule_meta(rmm, wi.table_pa);
@@ -114,11 +124,8 @@ void rmi_rtt_fold(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 		return;
 	}
 	int l = (int)level;
-	s2tt_walk(rmm, &rd->s2, IPA(ipa), l - 1, &wi);
-	if (wi.last_level != l - 1) {
-		res[0] = pack_return_code(RMI_ERROR_RTT, (unsigned)wi.last_level);
+	if (!walk_to_parent(rmm, rd, ipa, l, &wi, res))
 		return;
-	}
 	uint64_t parent = wi.table[wi.index];
 	if (!s2tte_is_table(parent, l - 1)) {
 		res[0] = pack_return_code(RMI_ERROR_RTT, (unsigned)(l - 1));

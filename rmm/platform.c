@@ -226,6 +226,13 @@ bool granule_find_two(struct rmm *rmm, rmm_pa_t pa1, granule_state_t s1, struct 
 	return granule_find_state(rmm, pa2, s2, r2) && granule_find_state(rmm, pa1, s1, r1);
 }
 
+int granule_find_unused(struct rmm *rmm, rmm_pa_t pa, granule_state_t state, struct gref *ref)
+{
+	if (!granule_find_state(rmm, pa, state, ref))
+		return -1;
+	return ref->g->refcount != 0 ? 1 : 0;
+}
+
 void *granule_mem(struct rmm *rmm, rmm_pa_t pa)
 {
 	struct gref ref;

@@ -94,6 +94,9 @@ bool granule_find_state(struct rmm *rmm, rmm_pa_t pa, granule_state_t state, str
 /* Two distinct granules in given states (false if equal addresses or either check fails). */
 bool granule_find_two(struct rmm *rmm, rmm_pa_t pa1, granule_state_t s1, struct gref *r1,
 		      rmm_pa_t pa2, granule_state_t s2, struct gref *r2);
+/* A granule in `state` that nobody holds a reference on (TF-RMM's find_lock_unused_granule):
+ * 0 found, -1 not such a granule, 1 in use (refcount != 0). */
+int granule_find_unused(struct rmm *rmm, rmm_pa_t pa, granule_state_t state, struct gref *ref);
 void granule_set_state(struct rmm *rmm, struct gref *ref, granule_state_t state);
 void granule_zero(struct gref *ref);
 /* Host pointer to a granule already known to be valid (asserts). */

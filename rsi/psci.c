@@ -6,52 +6,44 @@ static void psci_set_exit(struct rec_exit_image *exit)
 	rec_exit_put64(exit, RMI_REC_EXIT_REASON, RMI_EXIT_PSCI);
 }
 
-static void psci_cpu_on(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit, struct rsi_result *res)
+/* CPU_ON / AFFINITY_INFO name another REC of the realm by MPIDR: answered here when the target is
+ * out of range or the caller itself, otherwise a PSCI exit the host completes with PSCI_COMPLETE
+ * (X0 is written then). */
+static void psci_target_request(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit,
+				struct rsi_result *res, uint64_t self_answer)
 {
-	uint64_t target = rec->regs[1], entry = rec->regs[2];
 	const struct rd *rd = rec_rd(rmm, rec);
-
-	if (!addr_in_par(rd, entry)) {
-		res->x[0] = PSCI_RETURN_INVALID_ADDRESS;
-		return;
-	}
-	uint64_t idx = mpidr_to_rec_idx(target);
+	uint64_t idx = mpidr_to_rec_idx(rec->regs[1]);
 	if (idx >= rd->rec_count) {
 		res->x[0] = PSCI_RETURN_INVALID_PARAMS;
 		return;
 	}
 	if (idx == rec->rec_idx) {
-		res->x[0] = PSCI_RETURN_ALREADY_ON;
+		res->x[0] = self_answer;
 		return;
 	}
-	/* The host answers with RMI_PSCI_COMPLETE; X0 is written then. */
 	rec->psci_info.pending = true;
 	rsi_forward_args_to_host(rec, 2, exit);
 	res->action = RSI_EXIT_TO_HOST;
 }
 
+static void psci_cpu_on(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit, struct rsi_result *res)
+{
+	if (!addr_in_par(rec_rd(rmm, rec), rec->regs[2])) { /* entry point */
+		res->x[0] = PSCI_RETURN_INVALID_ADDRESS;
+		return;
+	}
+	psci_target_request(rmm, rec, exit, res, PSCI_RETURN_ALREADY_ON);
+}
+
 static void psci_affinity_info(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit,
 			       struct rsi_result *res)
 {
-	uint64_t target = rec->regs[1], lowest_level = rec->regs[2];
-	const struct rd *rd = rec_rd(rmm, rec);
-
-	if (lowest_level != 0) {
+	if (rec->regs[2] != 0) { /* lowest affinity level */
 		res->x[0] = PSCI_RETURN_INVALID_PARAMS;
 		return;
 	}
-	uint64_t idx = mpidr_to_rec_idx(target);
-	if (idx >= rd->rec_count) {
-		res->x[0] = PSCI_RETURN_INVALID_PARAMS;
-		return;
-	}
-	if (idx == rec->rec_idx) {
-		res->x[0] = PSCI_AFFINITY_ON;
-		return;
-	}
-	rec->psci_info.pending = true;
-	rsi_forward_args_to_host(rec, 2, exit);
-	res->action = RSI_EXIT_TO_HOST;
+	psci_target_request(rmm, rec, exit, res, PSCI_AFFINITY_ON);
 }
 
 static void psci_features(struct rec *rec, struct rsi_result *res)

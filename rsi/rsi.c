@@ -3,12 +3,11 @@
 #include <strings.h>
 
 #include "attest/measurement.h"
+#include "rmm/esr.h"
 #include "rsi/rsi_internal.h"
 #include "rtt/s2tt.h"
 
 #define SMC_SVE_HINT (1U << 16)
-#define ESR_EC_DATA_ABORT_LOWER (0x24ULL << 26)
-#define ESR_FSC_TRANSLATION_L0  0x04ULL
 
 static bool addr_in_rec_par(struct rmm *rmm, const struct rec *rec, uint64_t ipa)
 {
@@ -61,7 +60,7 @@ static void emulate_stage2_data_abort(struct rec *rec, struct rec_exit_image *ex
 {
 	uint64_t fipa = rec->regs[1];
 	rec_exit_put64(exit, RMI_REC_EXIT_REASON, RMI_EXIT_SYNC);
-	rec_exit_put64(exit, RMI_REC_EXIT_ESR, ESR_EC_DATA_ABORT_LOWER | (ESR_FSC_TRANSLATION_L0 + (uint64_t)level));
+	rec_exit_put64(exit, RMI_REC_EXIT_ESR, ESR_EC_VAL(ESR_EC_DABT_LOW) | (ESR_FSC_TRANSLATION_L0 + (uint64_t)level));
 	rec_exit_put64(exit, RMI_REC_EXIT_FAR, 0);
 	rec_exit_put64(exit, RMI_REC_EXIT_HPFAR, fipa >> 8);
 }

@@ -10,14 +10,8 @@
 #include "rmm/vcpu_ops.h"
 #include "rsi/rsi.h"
 
-#define ESR_EC_DABT_LOW   (0x24ULL << 26)
-#define ESR_IL            (1ULL << 25)
-#define ESR_ISV           (1ULL << 24)
-#define ESR_SAS_SHIFT     22
-#define ESR_SSE           (1ULL << 21)
-#define ESR_SRT_SHIFT     16
-#define ESR_SF            (1ULL << 15)
-#define ESR_WNR           (1ULL << 6)
+#include "rmm/esr.h"
+
 #define ESR_DFSC_TF_L3    0x07ULL
 
 void th_exit_put64(uint8_t *exit, unsigned off, uint64_t v)
@@ -84,7 +78,7 @@ void th_vcpu_install(struct th_env *e)
 void th_exit_data_abort(uint8_t *exit, struct rec *rec, uint64_t ipa, bool isv, bool write,
 			unsigned srt, unsigned sas, bool sse, bool sf)
 {
-	uint64_t esr = ESR_EC_DABT_LOW | ESR_IL | ESR_DFSC_TF_L3;
+	uint64_t esr = ESR_EC_VAL(ESR_EC_DABT_LOW) | ESR_IL | ESR_DFSC_TF_L3;
 	if (isv)
 		esr |= ESR_ISV | ((uint64_t)sas << ESR_SAS_SHIFT) | (sse ? ESR_SSE : 0) |
 		       ((uint64_t)srt << ESR_SRT_SHIFT) | (sf ? ESR_SF : 0);
