@@ -7,43 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rmmemu/host.h"
-
-#define GRANULE      4096ULL
-#define MAX_VCPUS    64
-#define NUM_AUX_MAX  RMI_MAX_REC_AUX_GRANULES
-
-struct rtt_rec {
-	uint64_t ipa;
-	int level;
-	uint64_t pa;
-};
-
-struct vcpu {
-	uint64_t rec;
-	uint64_t aux[NUM_AUX_MAX];
-	bool finalized;
-};
-
-struct rmmemu_vm {
-	struct rmmemu *emu;
-	/* Host memory pool: granules of the first DRAM range, a bit per granule in use. */
-	uint64_t pool_base, pool_granules, cursor;
-	uint64_t *used;
-	unsigned ipa_bits;
-	int start_level;
-	unsigned num_roots;
-	unsigned hash;
-	uint8_t rpv[64];
-	bool realm_created, active;
-	uint64_t rd, rtt_base, scratch;
-	unsigned num_aux;
-	unsigned nr_vcpus;
-	struct vcpu vcpus[MAX_VCPUS];
-	struct rtt_rec *rtts;
-	size_t nrtts, cap_rtts;
-	uint64_t last_rmi;
-};
+#include "host/vm_internal.h"
 
 /* ---- host memory ---- */
 
@@ -57,7 +21,7 @@ static void pool_set(struct rmmemu_vm *vm, uint64_t i, bool v)
 }
 
 /* `count` contiguous free NS granules; 0 if none. */
-static uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count)
+uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count)
 {
 	for (uint64_t pass = 0; pass < 2; pass++) {
 		uint64_t run = 0;
@@ -79,7 +43,7 @@ static uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count)
 	return 0;
 }
 
-static void free_granules(struct rmmemu_vm *vm, uint64_t pa, uint64_t count)
+void free_granules(struct rmmemu_vm *vm, uint64_t pa, uint64_t count)
 {
 	for (uint64_t k = 0; k < count; k++)
 		pool_set(vm, (pa - vm->pool_base) / GRANULE + k, false);
@@ -87,7 +51,7 @@ static void free_granules(struct rmmemu_vm *vm, uint64_t pa, uint64_t count)
 
 /* ---- RMI helpers ---- */
 
-static uint64_t rmi(struct rmmemu_vm *vm, uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
+uint64_t rmi(struct rmmemu_vm *vm, uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		    uint64_t a5, struct rmmemu_smc_result *r)
 {
 	struct rmmemu_smc_result tmp;
@@ -102,7 +66,7 @@ static int delegate(struct rmmemu_vm *vm, uint64_t pa)
 	return rmi(vm, SMC_RMI_GRANULE_DELEGATE, pa, 0, 0, 0, 0, NULL) == RMI_SUCCESS ? 0 : -ENXIO;
 }
 
-static int undelegate_free(struct rmmemu_vm *vm, uint64_t pa)
+int undelegate_free(struct rmmemu_vm *vm, uint64_t pa)
 {
 	if (rmi(vm, SMC_RMI_GRANULE_UNDELEGATE, pa, 0, 0, 0, 0, NULL) != RMI_SUCCESS)
 		return -ENXIO; /* as KVM: leak the granule rather than reuse it */
@@ -111,7 +75,7 @@ static int undelegate_free(struct rmmemu_vm *vm, uint64_t pa)
 }
 
 /* A delegated granule from the pool; 0 on failure. */
-static uint64_t alloc_delegated(struct rmmemu_vm *vm)
+uint64_t alloc_delegated(struct rmmemu_vm *vm)
 {
 	uint64_t pa = alloc_granules(vm, 1);
 	if (!pa)
@@ -123,7 +87,7 @@ static uint64_t alloc_delegated(struct rmmemu_vm *vm)
 	return pa;
 }
 
-static uint64_t map_size(int level)
+uint64_t map_size(int level)
 {
 	return 1ULL << (12 + 9 * (3 - level));
 }
@@ -143,7 +107,7 @@ static int track_rtt(struct rmmemu_vm *vm, uint64_t ipa, int level, uint64_t pa)
 }
 
 /* Create the RTTs for `ipa` at levels from+1 .. to (KVM's realm_create_rtt_levels). */
-static int create_rtt_levels(struct rmmemu_vm *vm, uint64_t ipa, int from, int to)
+int create_rtt_levels(struct rmmemu_vm *vm, uint64_t ipa, int from, int to)
 {
 	for (int l = from + 1; l <= to; l++) {
 		uint64_t base = ipa & ~(map_size(l - 1) - 1);
@@ -166,7 +130,7 @@ static int create_rtt_levels(struct rmmemu_vm *vm, uint64_t ipa, int from, int t
 }
 
 /* The level whose entries are the largest block that starts at `start` and ends by `end`. */
-static int find_map_level(const struct rmmemu_vm *vm, uint64_t start, uint64_t end)
+int find_map_level(const struct rmmemu_vm *vm, uint64_t start, uint64_t end)
 {
 	int level = 3;
 	while (level > vm->start_level) {
@@ -197,6 +161,8 @@ int rmmemu_vm_create(struct rmmemu *emu, const struct rmmemu_vm_params *p, struc
 	vm->num_roots = ipa_bits > resolved ? 1U << (ipa_bits - resolved) : 1U;
 	vm->nr_vcpus = p->nr_vcpus;
 	vm->hash = RMMEMU_HASH_SHA256;
+	vm->uart_base = p->uart_base;
+	vm->uart_out = p->uart_out ? p->uart_out : stdout;
 
 	/* The pool: the platform's first DRAM range. */
 	const struct rmmemu_platform_config *plat = rmmemu_get_platform(emu);
@@ -295,6 +261,8 @@ int rmmemu_vm_init_ripas(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
 	if (check_range(vm, ipa, size))
 		return -EINVAL;
 	uint64_t end = ipa + size;
+	if (vm->nram < sizeof(vm->ram) / sizeof(vm->ram[0]))
+		vm->ram[vm->nram++] = (struct rmmemu_range){ ipa, size };
 	while (ipa < end) {
 		uint64_t x0 = rmi(vm, SMC_RMI_RTT_INIT_RIPAS, vm->rd, ipa, end, 0, 0, &r);
 		if (x0 == RMI_SUCCESS) {
@@ -477,6 +445,9 @@ int rmmemu_vm_destroy(struct rmmemu_vm *vm)
 				rc = -ENXIO;
 		}
 	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].run)
+			free_granules(vm, vm->vcpus[i].run, 1);
 	free(vm->rtts);
 	free(vm->used);
 	free(vm);

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rmmemu.h"
 
@@ -32,8 +33,10 @@ struct rmmemu_vm;
 #define RMMEMU_HASH_SHA512 1
 
 struct rmmemu_vm_params {
-	unsigned ipa_bits;      /* IPA width incl. the shared bit; 0: kvmtool's rule from the RAM end */
-	unsigned nr_vcpus;      /* 1..(max RECs) */
+	unsigned ipa_bits;      /* IPA width incl. the shared bit; 0: 40 */
+	unsigned nr_vcpus;      /* 1..64 */
+	uint64_t uart_base;     /* PL011 console at this offset in the unprotected half (0: none) */
+	FILE *uart_out;         /* where the console's output goes (NULL: stdout) */
 };
 
 /* A VM on an instance. Host memory (RD, RTTs, RECs, DATA backing, RMI parameter pages) comes from
@@ -50,6 +53,50 @@ int rmmemu_vm_finalize_vcpu(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, con
 int rmmemu_vm_activate(struct rmmemu_vm *vm);
 /* Tear everything down (KVM's order) and free the VM; all its granules end UNDELEGATED. */
 int rmmemu_vm_destroy(struct rmmemu_vm *vm);
+
+/*
+ * Running: the REC_ENTER loop of KVM + a VMM. Every REC exit is handled:
+ *   SYNC data abort at an unprotected IPA -> MMIO: the PL011 console, else the mmio handler, else
+ *     reads return 0 and writes are dropped; completed with EMULATED_MMIO; no syndrome -> SEA;
+ *   SYNC abort at a protected IPA in RAM (a range given to init_ripas) with no DATA -> a granule is
+ *     delegated and DATA_CREATE_UNKNOWN maps it (RTTs created as needed), like KVM's fault path;
+ *   SYNC WFI/WFE, system register accesses (reads as 0), IRQ, FIQ -> re-enter;
+ *   PSCI -> CPU_ON/AFFINITY_INFO completed with RMI_PSCI_COMPLETE (CPU_ON starts that vCPU),
+ *     CPU_OFF stops the vCPU, SYSTEM_OFF/RESET stop the VM;
+ *   RIPAS_CHANGE -> accepted (unless the ripas handler says no): RTT_SET_RIPAS over the range,
+ *     RTTs created as needed, DATA of a range going EMPTY destroyed and undelegated;
+ *   HOST_CALL -> the host_call handler (default: X0..X30 returned unchanged);
+ *   SERROR and anything unexpected -> the run stops with an error.
+ */
+struct rmmemu_vm_handlers {
+	/* An MMIO access the console does not claim; addr has the shared bit stripped. Return 0 if
+	 * handled (for a read, *val is the value), else the access is ignored (reads return 0). */
+	int (*mmio)(void *ctx, unsigned vcpu, uint64_t addr, unsigned size, bool write, uint64_t *val);
+	/* RSI_HOST_CALL: imm and X0..X30 of the realm's RsiHostCall; write the results into gprs. */
+	void (*host_call)(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs[31]);
+	/* RSI_IPA_STATE_SET: return false to reject. */
+	bool (*ripas_change)(void *ctx, unsigned vcpu, uint64_t base, uint64_t top, unsigned ripas);
+	void *ctx;
+};
+
+enum rmmemu_vm_stop {
+	RMMEMU_VM_SYSTEM_OFF,   /* PSCI SYSTEM_OFF */
+	RMMEMU_VM_SYSTEM_RESET, /* PSCI SYSTEM_RESET */
+	RMMEMU_VM_ALL_OFF,      /* every vCPU is off (PSCI CPU_OFF) */
+	RMMEMU_VM_MAX_EXITS,    /* the exit budget ran out */
+	RMMEMU_VM_ERROR,        /* an RMI call failed or an exit could not be handled */
+};
+
+struct rmmemu_vm_run_result {
+	enum rmmemu_vm_stop stop;
+	uint64_t exits[7];      /* REC exits by RmiRecExitReason */
+	uint64_t mmio, lazy_pages, entries;
+	char error[256];        /* for RMMEMU_VM_ERROR */
+};
+
+/* Run the (activated) realm's vCPUs round robin until it stops or max_exits REC exits happened. */
+int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint64_t max_exits,
+		  struct rmmemu_vm_run_result *out);
 
 /* Facts about the VM. */
 uint64_t rmmemu_vm_rd(const struct rmmemu_vm *vm);

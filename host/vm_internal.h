@@ -1,0 +1,64 @@
+/* Internals of the reference host (host/vm.c, host/vm_run.c). */
+#ifndef HOST_VM_INTERNAL_H
+#define HOST_VM_INTERNAL_H
+
+#include "rmmemu/host.h"
+
+#define GRANULE      4096ULL
+#define MAX_VCPUS    64
+#define NUM_AUX_MAX  RMI_MAX_REC_AUX_GRANULES
+
+struct rtt_rec {
+	uint64_t ipa;
+	int level;
+	uint64_t pa;
+};
+
+struct vcpu {
+	uint64_t rec;
+	uint64_t aux[NUM_AUX_MAX];
+	bool finalized;
+	/* run state */
+	bool on;                    /* the host may enter it (vCPU 0 after activation; others after CPU_ON) */
+	uint64_t run;               /* its RecRun granule (NS) */
+	uint64_t enter_flags;
+	uint64_t enter_gprs[31];
+};
+
+struct rmmemu_vm {
+	struct rmmemu *emu;
+	/* Host memory pool: granules of the first DRAM range, a bit per granule in use. */
+	uint64_t pool_base, pool_granules, cursor;
+	uint64_t *used;
+	unsigned ipa_bits;
+	int start_level;
+	unsigned num_roots;
+	unsigned hash;
+	uint8_t rpv[64];
+	bool realm_created, active;
+	uint64_t rd, rtt_base, scratch;
+	unsigned num_aux;
+	unsigned nr_vcpus;
+	struct vcpu vcpus[MAX_VCPUS];
+	struct rtt_rec *rtts;
+	size_t nrtts, cap_rtts;
+	uint64_t last_rmi;
+	struct rmmemu_range ram[16];  /* ranges given to init_ripas: protected RAM */
+	unsigned nram;
+	uint64_t uart_base;
+	FILE *uart_out;
+	bool started;                 /* vCPU 0 was switched on by the first run */
+};
+
+
+uint64_t rmi(struct rmmemu_vm *vm, uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+	     struct rmmemu_smc_result *r);
+uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count);
+void free_granules(struct rmmemu_vm *vm, uint64_t pa, uint64_t count);
+uint64_t alloc_delegated(struct rmmemu_vm *vm);
+int undelegate_free(struct rmmemu_vm *vm, uint64_t pa);
+uint64_t map_size(int level);
+int create_rtt_levels(struct rmmemu_vm *vm, uint64_t ipa, int from, int to);
+int find_map_level(const struct rmmemu_vm *vm, uint64_t start, uint64_t end);
+
+#endif

@@ -1,0 +1,297 @@
+/* The reference host's REC_ENTER loop: KVM's exit handling plus a VMM's devices (include/rmmemu/host.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "host/vm_internal.h"
+#include "rmm/esr.h"
+
+#define PSCI_CPU_ON_32        0x84000003ULL
+#define PSCI_CPU_ON_64        0xC4000003ULL
+#define PSCI_AFFINITY_INFO_32 0x84000004ULL
+#define PSCI_AFFINITY_INFO_64 0xC4000004ULL
+#define PSCI_CPU_OFF          0x84000002ULL
+#define PSCI_SYSTEM_OFF       0x84000008ULL
+#define PSCI_SYSTEM_RESET     0x84000009ULL
+
+/* PL011 registers the console emulates. */
+#define PL011_DR   0x000
+#define PL011_FR   0x018
+#define PL011_FR_TXFE (1U << 7)
+#define PL011_FR_RXFE (1U << 4)
+
+static int fail(struct rmmemu_vm_run_result *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out->error, sizeof(out->error), fmt, ap);
+	va_end(ap);
+	out->stop = RMMEMU_VM_ERROR;
+	return -EIO;
+}
+
+static uint64_t exit64(const uint8_t *run, unsigned off)
+{
+	uint64_t v;
+	memcpy(&v, run + off, sizeof(v));
+	return v;
+}
+
+static bool in_ram(const struct rmmemu_vm *vm, uint64_t ipa)
+{
+	for (unsigned i = 0; i < vm->nram; i++)
+		if (ipa - vm->ram[i].base < vm->ram[i].size)
+			return true;
+	return false;
+}
+
+/* MMIO: the PL011 console, else the user's handler; reads of anything else are 0. */
+static void mmio(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, unsigned idx, uint64_t addr,
+		 unsigned size, bool write, uint64_t *val)
+{
+	if (vm->uart_base && addr - vm->uart_base < 0x1000) {
+		uint64_t off = addr - vm->uart_base;
+		if (write && off == PL011_DR) {
+			fputc((int)(*val & 0xFF), vm->uart_out);
+			if ((*val & 0xFF) == '\n')
+				fflush(vm->uart_out);
+		} else if (!write) {
+			*val = off == PL011_FR ? (PL011_FR_TXFE | PL011_FR_RXFE) : 0;
+		}
+		return;
+	}
+	if (h && h->mmio && h->mmio(h->ctx, idx, addr, size, write, val) == 0)
+		return;
+	if (!write)
+		*val = 0;
+}
+
+/* A protected IPA with no DATA: map a fresh granule with DATA_CREATE_UNKNOWN (KVM's fault path). */
+static int populate_lazily(struct rmmemu_vm *vm, uint64_t ipa)
+{
+	ipa &= ~(GRANULE - 1);
+	uint64_t data = alloc_delegated(vm);
+	if (!data)
+		return -ENOMEM;
+	for (;;) {
+		uint64_t x0 = rmi(vm, SMC_RMI_DATA_CREATE_UNKNOWN, vm->rd, data, ipa, 0, 0, NULL);
+		if (x0 == RMI_SUCCESS)
+			return 0;
+		int rc = RMI_RETURN_STATUS(x0) == RMI_ERROR_RTT && RMI_RETURN_INDEX(x0) < 3
+				 ? create_rtt_levels(vm, ipa, (int)RMI_RETURN_INDEX(x0), 3)
+				 : -ENXIO;
+		if (rc) {
+			undelegate_free(vm, data);
+			return rc;
+		}
+	}
+}
+
+/* Accepted RIPAS change: RTT_SET_RIPAS over [base, top) (KVM's kvm_rec_pre_enter). */
+static int apply_ripas(struct rmmemu_vm *vm, uint64_t rec, uint64_t base, uint64_t top, unsigned ripas)
+{
+	struct rmmemu_smc_result r;
+	uint64_t start = base;
+	while (base < top) {
+		uint64_t x0 = rmi(vm, SMC_RMI_RTT_SET_RIPAS, vm->rd, rec, base, top, 0, &r);
+		if (x0 == RMI_SUCCESS) {
+			base = r.x[1];
+			continue;
+		}
+		if (RMI_RETURN_STATUS(x0) != RMI_ERROR_RTT)
+			return -ENXIO;
+		int reached = (int)RMI_RETURN_INDEX(x0), want = find_map_level(vm, base, top);
+		if (want <= reached)
+			want = 3;
+		if (reached >= 3 || create_rtt_levels(vm, base, reached, want))
+			return -ENXIO;
+	}
+	/* Memory the realm gave up goes back to the host. */
+	if (ripas == RMI_EMPTY) {
+		for (uint64_t ipa = start; ipa < top;) {
+			uint64_t x0 = rmi(vm, SMC_RMI_DATA_DESTROY, vm->rd, ipa, 0, 0, 0, &r);
+			if (x0 == RMI_SUCCESS)
+				undelegate_free(vm, r.x[1]);
+			ipa = (x0 == RMI_SUCCESS || r.x[2] <= ipa) ? ipa + GRANULE : r.x[2];
+		}
+	}
+	return 0;
+}
+
+static int vcpu_by_mpidr(const struct rmmemu_vm *vm, uint64_t mpidr)
+{
+	/* MPIDR_EL1 layout: Aff0[7:0] (only [3:0] used for RECs), Aff1[15:8], Aff2[23:16], Aff3[39:32]. */
+	uint64_t idx = (mpidr & 0xF) | ((mpidr >> 4) & 0xFF0) | ((mpidr >> 4) & 0xFF000) | ((mpidr >> 12) & 0xFF00000);
+	return idx < vm->nr_vcpus && vm->vcpus[idx].finalized ? (int)idx : -1;
+}
+
+/* Handle one exit of vCPU idx; returns 1 to keep running, 0 when the VM stopped, <0 on error. */
+static int handle_exit(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, unsigned idx, const uint8_t *run,
+		       struct rmmemu_vm_run_result *out)
+{
+	struct vcpu *v = &vm->vcpus[idx];
+	const uint8_t *x = run; /* RMI_REC_EXIT_* offsets are from the start of RmiRecRun */
+	uint64_t reason = exit64(x, RMI_REC_EXIT_REASON);
+	uint64_t esr = exit64(x, RMI_REC_EXIT_ESR), hpfar = exit64(x, RMI_REC_EXIT_HPFAR);
+	uint64_t shared = 1ULL << (vm->ipa_bits - 1);
+
+	if (reason < 7)
+		out->exits[reason]++;
+	v->enter_flags = 0;
+	switch (reason) {
+	case RMI_EXIT_SYNC: {
+		uint64_t ec = ESR_EC(esr);
+		if (ec == ESR_EC_WFX)
+			return 1;
+		if (ec == ESR_EC_SYSREG) {
+			v->enter_gprs[0] = 0;
+			return 1;
+		}
+		if (ec != ESR_EC_DABT_LOW && ec != ESR_EC_IABT_LOW)
+			return fail(out, "vCPU %u: unhandled synchronous exit, ESR 0x%llx", idx, (unsigned long long)esr);
+		uint64_t ipa = IPA_FROM_HPFAR(hpfar) | (exit64(x, RMI_REC_EXIT_FAR) & (GRANULE - 1));
+		if (ipa & shared) {
+			if (ec == ESR_EC_IABT_LOW)
+				return fail(out, "vCPU %u: instruction fetch from unprotected IPA 0x%llx", idx,
+					    (unsigned long long)ipa);
+			if (!(esr & ESR_ISV)) {
+				v->enter_flags = RMI_REC_ENTER_FLAG_INJECT_SEA;  /* no syndrome: cannot emulate */
+				return 1;
+			}
+			bool write = esr & ESR_WNR;
+			unsigned size = 1U << ((esr >> ESR_SAS_SHIFT) & 3);
+			uint64_t val = write ? exit64(x, RMI_REC_EXIT_GPRS) : 0;
+			mmio(vm, h, idx, ipa & ~shared, size, write, &val);
+			out->mmio++;
+			if (!write)
+				v->enter_gprs[0] = val;
+			v->enter_flags = RMI_REC_ENTER_FLAG_EMUL_MMIO;
+			return 1;
+		}
+		if (!in_ram(vm, ipa))
+			return fail(out, "vCPU %u: abort at protected IPA 0x%llx outside RAM (ESR 0x%llx)", idx,
+				    (unsigned long long)ipa, (unsigned long long)esr);
+		if (populate_lazily(vm, ipa))
+			return fail(out, "vCPU %u: cannot populate IPA 0x%llx", idx, (unsigned long long)ipa);
+		out->lazy_pages++;
+		return 1;
+	}
+	case RMI_EXIT_IRQ:
+	case RMI_EXIT_FIQ:
+		return 1;
+	case RMI_EXIT_PSCI: {
+		uint64_t fid = exit64(x, RMI_REC_EXIT_GPRS) & 0xFFFFFFFFULL;
+		if (fid == PSCI_CPU_ON_32 || fid == PSCI_CPU_ON_64 || fid == PSCI_AFFINITY_INFO_32 ||
+		    fid == PSCI_AFFINITY_INFO_64) {
+			int t = vcpu_by_mpidr(vm, exit64(x, RMI_REC_EXIT_GPRS + 8));
+			if (t < 0)
+				return fail(out, "vCPU %u: PSCI for an unknown MPIDR", idx);
+			/* The RMM fills the realm's answer; SUCCESS lets it start the target. */
+			if (rmi(vm, SMC_RMI_PSCI_COMPLETE, v->rec, vm->vcpus[t].rec, 0, 0, 0, NULL) != RMI_SUCCESS)
+				return fail(out, "vCPU %u: RMI_PSCI_COMPLETE failed", idx);
+			if (fid == PSCI_CPU_ON_32 || fid == PSCI_CPU_ON_64)
+				vm->vcpus[t].on = true;
+			return 1;
+		}
+		if (fid == PSCI_CPU_OFF) {
+			v->on = false;
+			for (unsigned i = 0; i < vm->nr_vcpus; i++)
+				if (vm->vcpus[i].on)
+					return 1;
+			out->stop = RMMEMU_VM_ALL_OFF;
+			return 0;
+		}
+		if (fid == PSCI_SYSTEM_OFF || fid == PSCI_SYSTEM_RESET) {
+			out->stop = fid == PSCI_SYSTEM_OFF ? RMMEMU_VM_SYSTEM_OFF : RMMEMU_VM_SYSTEM_RESET;
+			return 0;
+		}
+		return 1; /* CPU_SUSPEND: nothing to wait for */
+	}
+	case RMI_EXIT_RIPAS_CHANGE: {
+		uint64_t base = exit64(x, RMI_REC_EXIT_RIPAS_BASE), top = exit64(x, RMI_REC_EXIT_RIPAS_TOP);
+		unsigned ripas = x[RMI_REC_EXIT_RIPAS_VALUE];
+		bool accept = base < top && top <= shared && (!h || !h->ripas_change ||
+							       h->ripas_change(h->ctx, idx, base, top, ripas));
+		if (!accept) {
+			v->enter_flags = RMI_REC_ENTER_FLAG_RIPAS_RESPONSE;
+			return 1;
+		}
+		if (apply_ripas(vm, v->rec, base, top, ripas))
+			return fail(out, "vCPU %u: RIPAS change [0x%llx, 0x%llx) failed", idx, (unsigned long long)base,
+				    (unsigned long long)top);
+		return 1;
+	}
+	case RMI_EXIT_HOST_CALL: {
+		uint64_t gprs[31];
+		for (unsigned i = 0; i < 31; i++)
+			gprs[i] = exit64(x, RMI_REC_EXIT_GPRS + 8 * i);
+		if (h && h->host_call)
+			h->host_call(h->ctx, idx, (uint16_t)exit64(x, RMI_REC_EXIT_IMM), gprs);
+		memcpy(v->enter_gprs, gprs, sizeof(gprs));
+		return 1;
+	}
+	default:
+		return fail(out, "vCPU %u: unhandled exit reason %llu", idx, (unsigned long long)reason);
+	}
+}
+
+int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint64_t max_exits,
+		  struct rmmemu_vm_run_result *out)
+{
+	uint8_t run[GRANULE];
+	memset(out, 0, sizeof(*out));
+	if (!vm->active)
+		return fail(out, "the realm is not active");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		if (!v->finalized)
+			return fail(out, "vCPU %u has no REC", i);
+		if (!v->run && !(v->run = alloc_granules(vm, 1)))
+			return fail(out, "out of host memory");
+	}
+	if (!vm->started) {
+		vm->vcpus[0].on = true;
+		vm->started = true;
+	}
+	uint64_t total = 0;
+	for (;;) {
+		bool any = false;
+		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+			struct vcpu *v = &vm->vcpus[i];
+			if (!v->on)
+				continue;
+			any = true;
+			if (total == max_exits) {
+				out->stop = RMMEMU_VM_MAX_EXITS;
+				return 0;
+			}
+			memset(run, 0, RMI_REC_ENTER_SIZE);
+			memcpy(run + RMI_REC_ENTER_FLAGS, &v->enter_flags, 8);
+			memcpy(run + RMI_REC_ENTER_GPRS, v->enter_gprs, sizeof(v->enter_gprs));
+			if (rmmemu_ns_write(vm->emu, v->run, run, RMI_REC_ENTER_SIZE))
+				return fail(out, "cannot write the RecRun of vCPU %u", i);
+			uint64_t x0 = rmi(vm, SMC_RMI_REC_ENTER, v->rec, v->run, 0, 0, 0, NULL);
+			out->entries++;
+			if (x0 == RMI_PACK_RETURN(RMI_ERROR_REALM, 1)) {
+				/* Raced with PSCI_SYSTEM_OFF from another vCPU. */
+				out->stop = RMMEMU_VM_SYSTEM_OFF;
+				return 0;
+			}
+			if (x0 != RMI_SUCCESS) {
+				char s[64];
+				rmmemu_format_return(x0, s, sizeof(s));
+				return fail(out, "RMI_REC_ENTER of vCPU %u failed: %s", i, s);
+			}
+			if (rmmemu_ns_read(vm->emu, v->run, run, sizeof(run)))
+				return fail(out, "cannot read the RecRun of vCPU %u", i);
+			total++;
+			int rc = handle_exit(vm, h, i, run, out);
+			if (rc <= 0)
+				return rc;
+		}
+		if (!any) {
+			out->stop = RMMEMU_VM_ALL_OFF;
+			return 0;
+		}
+	}
+}
