@@ -57,6 +57,8 @@ static void usage(FILE *f)
 		"  --trace-json FILE   one JSON object per event (RMI call, realm SMC, REC exit, state change);\n"
 		"                      '-' = stderr\n"
 		"  --report FILE.html  a picture of the run: sequence diagram (host/RMM/realm) and granule map\n"
+		"  --attest-seed HEX   derive the platform's attestation keys from these 32 bytes (64 hex digits)\n"
+		"  --rak-pem FILE --cpak-pem FILE  attestation keys from PEM files (P-384 private keys)\n"
 		"  --inject CALL:STATUS[:COUNT[:SKIP]]  fault injection: the next COUNT (1) calls of CALL after\n"
 		"                      SKIP (0) return STATUS, e.g. --inject DATA_CREATE:ERROR_RTT(2):1:3\n"
 		"\n"
@@ -140,7 +142,7 @@ static int apply_injections(const struct cli_opts *o, struct console *c)
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
 	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP, O_INJECT,
-	       O_TRACE_JSON, O_REPORT };
+	       O_TRACE_JSON, O_REPORT, O_SEED, O_RAK, O_CPAK };
 	static const struct option longopts[] = {
 		{ "trace", no_argument, NULL, O_TRACE },     { "quiet", no_argument, NULL, O_QUIET },
 		{ "stop-on-error", no_argument, NULL, O_STOP }, { "dram", required_argument, NULL, O_DRAM },
@@ -148,6 +150,8 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		{ "root", required_argument, NULL, O_ROOT }, { "pa-bits", required_argument, NULL, O_PABITS },
 		{ "help", no_argument, NULL, O_HELP },       { "inject", required_argument, NULL, O_INJECT },
 		{ "trace-json", required_argument, NULL, O_TRACE_JSON }, { "report", required_argument, NULL, O_REPORT },
+		{ "attest-seed", required_argument, NULL, O_SEED }, { "rak-pem", required_argument, NULL, O_RAK },
+		{ "cpak-pem", required_argument, NULL, O_CPAK },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool dram_given = false, dev_given = false;
@@ -185,6 +189,35 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			o->cfg.pa_bits = (unsigned)v;
 			break;
 		}
+		case O_SEED: {
+			unsigned b;
+			if (strlen(optarg) != 64) {
+				fprintf(stderr, "rmmemu: --attest-seed expects 64 hex digits\n");
+				return -1;
+			}
+			for (unsigned i = 0; i < 32; i++) {
+				char two[3] = { optarg[2 * i], optarg[2 * i + 1], 0 };
+				char *end;
+				b = (unsigned)strtoul(two, &end, 16);
+				if (*end) {
+					fprintf(stderr, "rmmemu: --attest-seed expects 64 hex digits\n");
+					return -1;
+				}
+				o->cfg.attest_seed[i] = (uint8_t)b;
+			}
+			o->cfg.attest_seed_set = true;
+			break;
+		}
+		case O_RAK:
+		case O_CPAK: {
+			char *dst = ch == O_RAK ? o->cfg.rak_pem : o->cfg.cpak_pem;
+			if (strlen(optarg) >= sizeof(o->cfg.rak_pem)) {
+				fprintf(stderr, "rmmemu: PEM path too long\n");
+				return -1;
+			}
+			strcpy(dst, optarg);
+			break;
+		}
 		case O_TRACE_JSON:
 			o->trace_json = optarg;
 			break;
@@ -213,6 +246,10 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 static struct rmmemu *make_instance(const struct cli_opts *o)
 {
 	char err[256];
+	if (!o->cfg.rak_pem[0] != !o->cfg.cpak_pem[0]) {
+		fprintf(stderr, "rmmemu: --rak-pem and --cpak-pem go together\n");
+		return NULL;
+	}
 	struct rmmemu *emu = rmmemu_create(&o->cfg, err, sizeof(err));
 	if (!emu) {
 		fprintf(stderr, "rmmemu: platform configuration: %s\n", err);

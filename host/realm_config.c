@@ -1,6 +1,7 @@
 /* Realm configuration files: parsing and validation (docs/config.md). */
 #include "host/realm_config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -149,9 +150,44 @@ static int run_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t 
 	return perr(p, k, "run: unknown key '%s' (max_exits)", key);
 }
 
+/* 32 bytes as 64 hex digits. */
+static int parse_seed(const char *s, uint8_t out[32])
+{
+	if (strlen(s) != 64)
+		return -1;
+	for (unsigned i = 0; i < 32; i++) {
+		unsigned b;
+		if (sscanf(s + 2 * i, "%2x", &b) != 1 || !isxdigit((unsigned char)s[2 * i]) ||
+		    !isxdigit((unsigned char)s[2 * i + 1]))
+			return -1;
+		out[i] = (uint8_t)b;
+	}
+	return 0;
+}
+
+static int attest_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	if (!strcmp(key, "seed")) {
+		const char *s = str(p, v, "platform.attest.seed");
+		if (!s)
+			return -1;
+		if (parse_seed(s, cfg->platform.attest_seed))
+			return perr(p, v, "platform.attest.seed: 64 hex digits (32 bytes) expected");
+		cfg->platform.attest_seed_set = true;
+		return 0;
+	}
+	if (!strcmp(key, "rak_pem"))
+		return copy_str(p, v, "platform.attest.rak_pem", cfg->platform.rak_pem, sizeof(cfg->platform.rak_pem));
+	if (!strcmp(key, "cpak_pem"))
+		return copy_str(p, v, "platform.attest.cpak_pem", cfg->platform.cpak_pem, sizeof(cfg->platform.cpak_pem));
+	return perr(p, k, "platform.attest: unknown key '%s' (seed, rak_pem, cpak_pem)", key);
+}
+
 static int platform_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
 {
 	uint64_t n;
+	if (!strcmp(key, "attest"))
+		return each(p, v, "platform.attest", attest_kv, cfg);
 	if (!strcmp(key, "pa_bits")) {
 		if (num(p, v, "platform.pa_bits", 32, 52, &n))
 			return -1;
@@ -159,7 +195,7 @@ static int platform_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_no
 		return 0;
 	}
 	if (strcmp(key, "dram") && strcmp(key, "device") && strcmp(key, "secure") && strcmp(key, "root"))
-		return perr(p, k, "platform: unknown key '%s' (dram, device, secure, root, pa_bits)", key);
+		return perr(p, k, "platform: unknown key '%s' (dram, device, secure, root, pa_bits, attest)", key);
 	if (!v || v->type != YAML_SEQUENCE_NODE)
 		return perr(p, v, "platform.%s: expected a list of \"BASE:SIZE\"", key);
 	bool local = false, *given = !strcmp(key, "dram") ? &p->dram_given : !strcmp(key, "device") ? &p->dev_given : &local;
@@ -229,6 +265,9 @@ static void resolve(const char *cfgpath, char *path, size_t cap)
 
 static int validate(struct parse *p, struct realm_config *cfg)
 {
+	if (!cfg->platform.rak_pem[0] != !cfg->platform.cpak_pem[0])
+		return perr(p, yaml_document_get_root_node(&p->doc),
+			    "platform.attest: rak_pem and cpak_pem go together (P-384 private keys)");
 	const uint64_t two_mib = 2ULL << 20;
 	yaml_node_t *root = yaml_document_get_root_node(&p->doc);
 	if (cfg->ram_size % two_mib || cfg->ram_base % two_mib)
@@ -274,6 +313,8 @@ int realm_config_parse_string(const char *text, const char *name, struct realm_c
 	resolve(name, cfg->kernel, sizeof(cfg->kernel));
 	resolve(name, cfg->initrd, sizeof(cfg->initrd));
 	resolve(name, cfg->dtb, sizeof(cfg->dtb));
+	resolve(name, cfg->platform.rak_pem, sizeof(cfg->platform.rak_pem));
+	resolve(name, cfg->platform.cpak_pem, sizeof(cfg->platform.cpak_pem));
 	yaml_document_delete(&p.doc);
 	yaml_parser_delete(&parser);
 	return rc;

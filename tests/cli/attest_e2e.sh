@@ -72,5 +72,23 @@ check "token show emits JSON" '[ $rc -eq 0 ]'
 printf '\x01' | dd of="$tmp/token.cbor" bs=1 seek=200 conv=notrunc 2>/dev/null
 "$bin" token verify "$tmp/token.cbor" >/dev/null 2>&1; rc=$?
 check "a corrupted token fails verify" '[ $rc -eq 1 ]'
+# Platform keys from PEM files (P-384) instead of the built-in seed.
+if command -v openssl >/dev/null 2>&1; then
+    openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/rak.pem" 2>/dev/null
+    openssl ecparam -name secp384r1 -genkey -noout -out "$tmp/cpak.pem" 2>/dev/null
+    sed -i "s|$tmp/token.cbor|$tmp/token2.cbor|" "$tmp/s.rmi"
+    "$bin" console --stop-on-error --rak-pem "$tmp/rak.pem" --cpak-pem "$tmp/cpak.pem" "$tmp/s.rmi" >"$tmp/out2" 2>&1
+    "$bin" token verify "$tmp/token2.cbor" --cpak "$tmp/cpak.pem" >/dev/null 2>&1; rc=$?
+    check "token from PEM keys verifies with that CPAK" '[ $rc -eq 0 ]'
+    "$bin" token verify "$tmp/token2.cbor" >/dev/null 2>&1; rc=$?
+    check "...and not with the built-in one" '[ $rc -eq 1 ]'
+    "$py" "$src/tests/unit/verify_token.py" "$tmp/token2.cbor" --cpak-pem "$tmp/cpak.pem" >"$tmp/py2" 2>&1; rc=$?
+    check "independent verification with the CPAK PEM" '[ $rc -eq 0 ] || { cat "$tmp/py2"; false; }'
+fi
+"$bin" run --rak-pem /dev/null >/dev/null 2>&1; rc=$?
+check "--rak-pem without --cpak-pem gives exit 2" '[ $rc -eq 2 ]'
+"$bin" run --attest-seed 1234 >/dev/null 2>&1; rc=$?
+check "a short --attest-seed gives exit 2" '[ $rc -eq 2 ]'
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
