@@ -1,7 +1,7 @@
 /*
  * rmmemu command line.
  *
- *   rmmemu run [options]               the embedded demo realm life cycle
+ *   rmmemu run [options] [CONFIG]      the embedded demo, or a configured realm, run
  *   rmmemu console [options] [FILE...] RMI console: FILEs in order, or stdin ('-' = stdin)
  *   rmmemu scenario [-v] FILE...     RMI scenarios (docs/scenarios.md)
  *   rmmemu measure CONFIG            RIM of a realm configuration (docs/config.md)
@@ -36,7 +36,9 @@ static void usage(FILE *f)
 		"usage: rmmemu <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  run                 run the embedded demo: a whole realm life cycle through RMI 1.0\n"
+		"  run [CONFIG]        no CONFIG: the embedded demo (a whole realm life cycle through RMI 1.0);\n"
+		"                      CONFIG: build the realm of a YAML configuration and run it (console\n"
+		"                      output of the realm on stdout, rmmemu's report on stderr)\n"
 		"  console [FILE...]   RMI console: read RMI calls and helper commands from FILEs or stdin\n"
 		"                      (type 'help' inside for the command list)\n"
 		"  scenario [-v] FILE...  run RMI scenario files (YAML: calls and expected results)\n"
@@ -260,17 +262,95 @@ static struct rmmemu *make_instance(const struct cli_opts *o)
 	return emu;
 }
 
+static const char *stop_name(enum rmmemu_vm_stop s)
+{
+	static const char *const n[] = { "PSCI SYSTEM_OFF", "PSCI SYSTEM_RESET", "all vCPUs off (PSCI CPU_OFF)",
+					 "exit budget used up (run.max_exits)", "error" };
+	return (unsigned)s < 5 ? n[s] : "?";
+}
+
+/* rmmemu run CONFIG: build the realm as KVM + kvmtool do and run it; the realm's console goes to
+ * stdout, rmmemu's own report to stderr. */
+static int run_config(struct cli_opts *o, int argc, char **argv)
+{
+	struct realm_config cfg;
+	struct realm_build b;
+	char err[512];
+	if (argc != 1) {
+		fprintf(stderr, "usage: rmmemu run [options] [CONFIG.yaml]\n");
+		return 2;
+	}
+	if (realm_config_load(argv[0], &cfg, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu run: %s\n", err);
+		return 2;
+	}
+	/* Command-line attestation keys override the file's. */
+	if (o->cfg.attest_seed_set) {
+		memcpy(cfg.platform.attest_seed, o->cfg.attest_seed, sizeof(cfg.platform.attest_seed));
+		cfg.platform.attest_seed_set = true;
+	}
+	if (o->cfg.rak_pem[0]) {
+		memcpy(cfg.platform.rak_pem, o->cfg.rak_pem, sizeof(cfg.platform.rak_pem));
+		memcpy(cfg.platform.cpak_pem, o->cfg.cpak_pem, sizeof(cfg.platform.cpak_pem));
+	}
+	o->cfg = cfg.platform;
+	struct rmmemu *emu = make_instance(o);
+	if (!emu)
+		return 2;
+	struct console_opts co = { .quiet = true };
+	struct console *c = console_new(emu, stderr, &co);
+	if (!c || apply_injections(o, c) || attach_sinks(o, emu) || rmmemu_enable_vcpu(emu)) {
+		finish_sinks(o, emu, "");
+		console_free(c);
+		rmmemu_destroy(emu);
+		return 2;
+	}
+	if (realm_build(emu, &cfg, &b, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu run: %s\n", err);
+		finish_sinks(o, emu, "");
+		console_free(c);
+		rmmemu_disable_vcpu(emu);
+		rmmemu_destroy(emu);
+		return 2;
+	}
+	uint8_t rim[64];
+	int n = rmmemu_vm_measurement(b.vm, 0, rim);
+	fprintf(stderr, "rmmemu: realm %s: %u-bit IPA, %u vCPU(s), entry 0x%llx, RIM ", cfg.path,
+		rmmemu_vm_ipa_bits(b.vm), cfg.vcpus, (unsigned long long)b.entry);
+	for (int i = 0; i < n; i++)
+		fprintf(stderr, "%02x", rim[i]);
+	fprintf(stderr, "\n");
+	struct rmmemu_vm_run_result r;
+	rmmemu_vm_run(b.vm, NULL, cfg.max_exits, &r);
+	fflush(stdout);
+	fprintf(stderr, "rmmemu: the realm stopped: %s%s%s; %llu REC entries, %llu MMIO, %llu pages populated on "
+			"demand, exits: sync %llu, irq %llu, psci %llu, ripas %llu, host call %llu\n",
+		stop_name(r.stop), r.stop == RMMEMU_VM_ERROR ? ": " : "", r.stop == RMMEMU_VM_ERROR ? r.error : "",
+		(unsigned long long)r.entries, (unsigned long long)r.mmio, (unsigned long long)r.lazy_pages,
+		(unsigned long long)r.exits[RMI_EXIT_SYNC], (unsigned long long)r.exits[RMI_EXIT_IRQ],
+		(unsigned long long)r.exits[RMI_EXIT_PSCI], (unsigned long long)r.exits[RMI_EXIT_RIPAS_CHANGE],
+		(unsigned long long)r.exits[RMI_EXIT_HOST_CALL]);
+	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS) ? 1 : 0;
+	if (rmmemu_vm_destroy(b.vm)) {
+		fprintf(stderr, "rmmemu run: teardown failed\n");
+		rc = 1;
+	}
+	if (finish_sinks(o, emu, cfg.path))
+		rc = 1;
+	console_free(c);
+	rmmemu_disable_vcpu(emu);
+	rmmemu_destroy(emu);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct cli_opts o = { 0 };
 	int first = parse_opts(argc, argv, &o);
 	if (first < 0)
 		return 2;
-	if (first < argc) {
-		fprintf(stderr, "rmmemu run: realm configuration files are not supported yet (got '%s'); "
-			"run without arguments for the embedded demo\n", argv[first]);
-		return 2;
-	}
+	if (first < argc)
+		return run_config(&o, argc - first, argv + first);
 	struct rmmemu *emu = make_instance(&o);
 	if (!emu)
 		return 2;

@@ -363,7 +363,7 @@ int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm
 		goto out;
 	}
 
-	struct rmmemu_vm_params vp = { .ipa_bits = ipa_bits, .nr_vcpus = cfg->vcpus };
+	struct rmmemu_vm_params vp = { .ipa_bits = ipa_bits, .nr_vcpus = cfg->vcpus, .uart_base = cfg->uart_base };
 	rc = rmmemu_vm_create(emu, &vp, &b->vm);
 	if (rc) {
 		berr(err, errlen, "VM creation failed: %s", strerror(-rc));

@@ -20,14 +20,16 @@ static void pool_set(struct rmmemu_vm *vm, uint64_t i, bool v)
 		vm->used[i / 64] &= ~(1ULL << (i % 64));
 }
 
-/* `count` contiguous free NS granules; 0 if none. */
-uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count)
+/* `count` contiguous free NS granules starting at a multiple of `align` granules; 0 if none. */
+static uint64_t alloc_granules_aligned(struct rmmemu_vm *vm, uint64_t count, uint64_t align)
 {
 	for (uint64_t pass = 0; pass < 2; pass++) {
 		uint64_t run = 0;
 		for (uint64_t i = pass ? 0 : vm->cursor; i < vm->pool_granules; i++) {
 			struct rmmemu_granule_info gi;
 			uint64_t pa = vm->pool_base + i * GRANULE;
+			if (run == 0 && (pa / GRANULE) % align)
+				continue;
 			bool free_ns = !pool_test(vm, i) && rmmemu_granule_info(vm->emu, pa, &gi) == 0 &&
 				       gi.state == RMMEMU_GRANULE_UNDELEGATED && gi.pas == RMMEMU_PAS_NONSECURE;
 			run = free_ns ? run + 1 : 0;
@@ -41,6 +43,11 @@ uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count)
 		}
 	}
 	return 0;
+}
+
+uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count)
+{
+	return alloc_granules_aligned(vm, count, 1);
 }
 
 void free_granules(struct rmmemu_vm *vm, uint64_t pa, uint64_t count)
@@ -207,7 +214,9 @@ int rmmemu_vm_create_realm(struct rmmemu_vm *vm)
 	if (!vm->scratch)
 		vm->scratch = alloc_granules(vm, 1);
 	vm->rd = alloc_delegated(vm);
-	vm->rtt_base = alloc_granules(vm, vm->num_roots);
+	/* Concatenated starting-level tables are one translation table: aligned to their total size,
+	 * as VTTBR_EL2.BADDR requires (KVM allocates its PGD the same way). */
+	vm->rtt_base = alloc_granules_aligned(vm, vm->num_roots, vm->num_roots);
 	if (!vm->scratch || !vm->rd || !vm->rtt_base)
 		return -ENOMEM; /* what was taken is released by rmmemu_vm_destroy */
 	for (unsigned i = 0; i < vm->num_roots; i++)

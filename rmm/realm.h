@@ -110,6 +110,13 @@ struct rec {
 	bool inject_sea;         /* host asked for an SEA on the last emulated-MMIO abort */
 
 	void *vcpu;             /* vCPU backend state (emu/), NULL until first run */
+
+	/* FP/SIMD state (V0..V31 as two 64-bit halves, low first), saved on exit, loaded on entry by
+	 * the vCPU backend (emu/). */
+	struct {
+		uint64_t v[32][2];
+		uint64_t fpsr, fpcr;
+	} simd;
 };
 _Static_assert(sizeof(struct rec) <= GRANULE_SIZE, "REC must fit in a granule");
 

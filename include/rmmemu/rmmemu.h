@@ -215,6 +215,19 @@ int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[RMMEM
  * RSI call wrote). RMMEMU_E_INVAL if the range is not fully mapped. */
 int rmmemu_debug_realm_read(struct rmmemu *emu, uint64_t rd_pa, uint64_t ipa, void *buf, size_t len);
 
+/*
+ * vCPU backend (emu/): run realm code in Unicorn. Without it RMI_REC_ENTER returns at once with
+ * an IRQ exit. Once enabled, REC_ENTER executes the REC's AArch64 code until a REC exit; each REC
+ * gets its Unicorn engine on its first entry (released by REC_DESTROY). Returns RMMEMU_OK, or
+ * RMMEMU_E_SYS if Unicorn cannot be used (reason on stderr). See docs/vcpu.md.
+ */
+int rmmemu_enable_vcpu(struct rmmemu *emu);
+/* Release the backend and every REC's engine (call before rmmemu_destroy). */
+void rmmemu_disable_vcpu(struct rmmemu *emu);
+/* Longest uninterrupted run of a REC, in microseconds (0: unlimited); when it ends the REC exits
+ * with RMI_EXIT_IRQ, as on a host timer tick. Default 20000, or $RMMEMU_VCPU_SLICE_US. */
+void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us);
+
 #ifdef __cplusplus
 }
 #endif

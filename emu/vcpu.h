@@ -1,0 +1,224 @@
+/*
+ * emu/ — the vCPU backend: runs a REC's AArch64 code in Unicorn 2 (QEMU TCG).
+ *
+ * One Unicorn engine per realm (created when its first REC is entered, released with its last
+ * REC); each REC's CPU state is swapped in and out of it with uc_context_save/restore, so the RECs
+ * of a realm share translated code and QEMU's self-modifying-code tracking. The engine models the
+ * physical machine: every DRAM range of the platform is mapped at its physical address
+ * (sharing the host memory of the simulated DRAM), and the realm runs at EL1/EL0 with QEMU's own
+ * stage-2 MMU enabled (HCR_EL2.VM) and VTTBR_EL2 pointing at the realm's RTTs. So the realm reaches
+ * exactly what its RTTs map, and a stage-2 fault arrives as a data/instruction abort routed to EL2
+ * with the syndrome, FAR and HPFAR_EL2 a real CPU would give the RMM. See docs/vcpu.md.
+ */
+#ifndef EMU_VCPU_H
+#define EMU_VCPU_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <unicorn/unicorn.h>
+
+#include "rmm/realm.h"
+#include "rmm/rmm.h"
+#include "rmm/vcpu_ops.h"
+
+/* Architectural state as last saved into (or loaded from) the REC: entry writes to the engine only
+ * what differs from it. */
+struct emu_arch_shadow {
+	uint64_t regs[31];
+	uint64_t pc, pstate, sp_el0, sp_el1;
+	__typeof__(((struct rec *)0)->sysregs) sysregs;
+	__typeof__(((struct rec *)0)->simd) simd;
+};
+
+/* A synchronous exception to be delivered to EL1 once the CPU has been brought to EL1 by QEMU
+ * (see "EL changes" in docs/vcpu.md). */
+struct emu_pending_exc {
+	bool active;
+	uint64_t esr, far, elr, spsr;
+	bool far_valid;
+	uint64_t vector_off;      /* from the guest's VBAR_EL1 */
+};
+
+struct emu_backend;
+struct emu_vcpu;
+
+/* One Unicorn engine per realm. */
+struct emu_machine {
+	struct emu_backend *be;
+	struct emu_machine *next;
+	const struct s2tt_ctx *s2;       /* &rd->s2 of the realm */
+	unsigned ipa_bits;
+	uc_engine *uc;
+	uc_context *init_ctx;            /* CPU state after set-up, before any REC ran */
+	uc_hook h_intr, h_mrs, h_msr, h_block, h_unmapped;
+	uint64_t hcr;                    /* HCR_EL2 as last written */
+	bool tlb_dirty;                  /* stage-2 changed since the last run */
+	uint64_t cntfrq;
+	struct emu_vcpu *cur;            /* the REC whose CPU state is in the engine */
+	unsigned nvcpus;
+};
+
+struct emu_vcpu {
+	struct emu_machine *m;
+	struct emu_backend *be;
+	struct emu_vcpu *next;
+	struct rec *rec;
+	uc_engine *uc;                   /* m->uc */
+	uc_context *ctx;                 /* scratch for reading the exception syndrome */
+	uc_context *state;               /* this REC's CPU state while another REC runs */
+	bool has_state;
+
+	bool synced;                     /* hflags match the loaded state (see docs/vcpu.md) */
+	bool msr_seen;                   /* the realm wrote a system register during the run */
+	/* During one run. */
+	struct rmm *rmm;
+	struct rec_exit_image *exit;
+	bool exiting;                    /* a hook produced a REC exit; emulation is stopping */
+	bool have_exit_pc;
+	uint64_t exit_pc;
+	bool error;                      /* emulation failure (reported as an SError exit) */
+	int preempt;                     /* set by the watchdog, acted on at the next block start */
+	uint64_t slice_deadline;         /* end of this run's time slice (CLOCK_MONOTONIC ns) */
+	/* An ICC_* access the MRS/MSR hook emulated. QEMU does not know these registers and a hook
+	 * cannot skip an unknown one (docs/vcpu.md), so the hook lets QEMU raise UNDEF on it and the
+	 * INTR hook completes the instruction there: PC + 4, or the REC exit it causes. */
+	struct {
+		bool active;
+		uint64_t pc;
+		enum { SYSP_COMPLETE, SYSP_EXIT_SYSREG, SYSP_EXIT_IRQ } kind;
+		uint64_t esr, value;
+	} sys_pending;
+
+	/* EL change in progress: QEMU takes a virtual IRQ to a faulting vector at EMU_TRAMP_VA, the
+	 * prefetch abort there hands control back with QEMU's cached state rebuilt for EL1. */
+	struct {
+		bool active;
+		uint64_t vbar, elr, spsr;    /* the guest's values, restored at completion */
+		bool resume;                 /* then load resume_* (REC entry) */
+		uint64_t resume_pc, resume_pstate, resume_sp_el0, resume_sp_el1;
+		struct emu_pending_exc exc;  /* or deliver this exception */
+	} el_change;
+
+	/* Virtual GIC CPU interface state that is not in struct rec. */
+	uint32_t ap0r, ap1r;             /* active priorities (one bit per 5-bit priority) */
+
+	/* Syndrome of the last abort exit, complete (struct rec's copy is cleared by REC_ENTER). */
+	uint64_t last_abort_esr, last_abort_far;
+
+	struct emu_arch_shadow shadow;
+
+	/* Statistics (debug). */
+	uint64_t runs, smc_calls, exits;
+};
+
+/* Watchdog: ends the running engine's run at the end of its time slice or when its virtual timer
+ * fires, as a host interrupt would. It only raises v->preempt; the block hook stops the engine at
+ * the start of the next translation block (an asynchronous uc_emu_stop can take effect in the
+ * middle of a block and corrupt the guest state, docs/vcpu.md). */
+struct emu_watchdog {
+	pthread_t thread;
+	bool started, quit;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct emu_vcpu *armed;
+	uint64_t deadline_ns;            /* CLOCK_MONOTONIC; kept after the run ends */
+	uint64_t wait_until;             /* what the thread sleeps until (0: awake) */
+};
+
+struct emu_backend {
+	struct rmm *rmm;
+	struct emu_machine *machines;
+	struct emu_vcpu *vcpus;
+	struct emu_watchdog wd;
+	uint64_t slice_ns;               /* 0: no time slice */
+};
+
+/* Offsets of QEMU's exception record inside a saved uc_context (found once per process). */
+struct emu_calib {
+	int ok;
+	size_t syndrome_off, vaddress_off, target_el_off;
+	char err[160];
+};
+const struct emu_calib *emu_calibrate(void);
+
+/* The VA (beyond any PA and any translatable VA) used as a faulting vector base. */
+#define EMU_TRAMP_VA 0x0080000000000000ULL
+
+/* ---- engine.c ---- */
+struct emu_machine *emu_machine_create(struct emu_backend *be, struct rmm *rmm, const struct rd *rd);
+void emu_machine_free(struct emu_machine *m);
+struct emu_vcpu *emu_vcpu_create(struct emu_machine *m, struct rec *rec);
+void emu_vcpu_free(struct emu_vcpu *v);
+/* Make v's CPU state the engine's (saving the previous REC's). */
+void emu_machine_switch(struct emu_machine *m, struct emu_vcpu *v);
+uint64_t emu_cp_read(uc_engine *uc, unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2);
+void emu_cp_write(uc_engine *uc, unsigned op0, unsigned op1, unsigned crn, unsigned crm, unsigned op2,
+		  uint64_t val);
+uint64_t emu_reg_read(uc_engine *uc, int reg);
+void emu_reg_write(uc_engine *uc, int reg, uint64_t val);
+void emu_set_hcr(struct emu_vcpu *v, uint64_t hcr);
+void emu_tlb_flush(struct emu_vcpu *v);
+/* Load the REC's state into the engine (entry) / save it (exit). */
+void emu_load_state(struct emu_vcpu *v);
+void emu_save_state(struct emu_vcpu *v);
+void emu_read_gprs(uc_engine *uc, uint64_t regs[31]);
+void emu_write_gpr(uc_engine *uc, unsigned n, uint64_t val);
+uint64_t emu_read_gpr(uc_engine *uc, unsigned n);
+/* 0..30 for X0..X30, 31 for XZR. */
+unsigned emu_gpr_index(uc_arm64_reg reg);
+/* Read the exception record QEMU left for the exception being reported to the INTR hook. */
+void emu_exception_info(struct emu_vcpu *v, uint64_t *esr, uint64_t *far, unsigned *target_el);
+/* Current SP of a mode, and writing it back. */
+uint64_t emu_get_sp(struct emu_vcpu *v, unsigned el);
+void emu_set_sp(struct emu_vcpu *v, unsigned el, uint64_t sp);
+
+/* ---- exc.c ---- */
+/* Deliver a synchronous exception to the realm's EL1 (from EL1 at once, from EL0 through an EL
+ * change). pc is the preferred return address. Returns true when the PC was written. */
+void emu_inject_sync(struct emu_vcpu *v, uint64_t esr, uint64_t far, bool far_valid, uint64_t pc);
+/* TF-RMM's inject_sync_idabort: an SEA for the abort with EL2 syndrome esr_el2. */
+void emu_inject_sea(struct emu_vcpu *v, uint64_t esr_el2, uint64_t far, uint64_t pc);
+void emu_inject_undef(struct emu_vcpu *v, uint64_t pc);
+/* Start an EL change to EL1 (entry with a new PSTATE, or exception from EL0). */
+void emu_el_change_start(struct emu_vcpu *v);
+/* Complete it (from the prefetch-abort hook, or after the run if it stopped half way). */
+void emu_el_change_finish(struct emu_vcpu *v, bool in_hook);
+
+/* ---- gic.c ---- */
+/* Emulate an access to an ICC_* register. Returns 1 if handled (MRS result written), 0 if the
+ * access must UNDEF, and 2 if it is a trapped write that becomes a REC exit (SGI, DIR). */
+int emu_gic_sysreg(struct emu_vcpu *v, const uc_arm64_cp_reg *cp, bool is_read, uint64_t *val);
+/* Recompute HCR_EL2.VI from the list registers. */
+void emu_gic_update(struct emu_vcpu *v);
+/* Whether a maintenance interrupt is asserted (ICH_MISR != 0) and the MISR value. */
+uint64_t emu_gic_misr(const struct rec *rec);
+/* Any list register pending (WFI wake-up condition). */
+bool emu_gic_any_pending(const struct rec *rec);
+void emu_gic_exit(struct emu_vcpu *v);
+
+/* ---- timer.c ---- */
+uint64_t emu_counter(struct emu_vcpu *v);
+/* CNTx_CTL with ISTATUS computed at the current counter value. */
+uint64_t emu_timer_ctl(struct emu_vcpu *v, uint64_t ctl, uint64_t cval);
+bool emu_timer_asserted(uint64_t ctl);
+/* Earliest deadline (CLOCK_MONOTONIC ns) at which a timer that is not asserted now will be; 0 if none. */
+uint64_t emu_timer_deadline(struct emu_vcpu *v);
+/* Whether the realm's timer outputs differ from what the last exit reported. */
+bool emu_timers_changed(struct emu_vcpu *v);
+
+/* ---- watchdog (backend.c) ---- */
+uint64_t emu_now_ns(void);
+void emu_wd_arm(struct emu_backend *be, struct emu_vcpu *v, uint64_t deadline_ns);
+void emu_wd_update(struct emu_backend *be, uint64_t deadline_ns);
+void emu_wd_disarm(struct emu_backend *be);
+
+/* ---- run.c ---- */
+void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit);
+void emu_install_hooks(struct emu_machine *m);
+/* Stop emulation with the exit already written into v->exit. */
+void emu_request_exit(struct emu_vcpu *v);
+void emu_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * vCPU backend (emu/): interrupts, timers and WFI. The host fills list registers (RmiRecEnter),
+ * reads them back from RmiRecExit, follows the virtual timer through exit.cntv_ctl, and traps WFI
+ * on request.
+ */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "realm_host.h"
+
+static struct rh_env env;
+
+static int suite_init(void)
+{
+	return rh_env_init(&env, 64) ? 0 : -1;
+}
+
+static int suite_fini(void)
+{
+	rh_env_fini(&env);
+	return 0;
+}
+
+static void show(const struct rh_realm *r)
+{
+	if (r->failed || !rh_payload_passed(r) || env.verbose)
+		fprintf(stderr, "\n--- realm console ---\n%s--- host: %s\n", r->uart, r->err);
+}
+
+static unsigned injected;
+
+static void host_call(struct rh_realm *r, unsigned rec, unsigned imm, const uint64_t *in, uint64_t *out)
+{
+	out[0] = 0;
+	if (imm == 0x50) {
+		for (unsigned i = 0; i < 16; i++) {
+			if (r->lrs[rec][i] >> 62)
+				continue;
+			r->lrs[rec][i] = (1ULL << 62) | (1ULL << 60) | ((in[2] & 0xFF) << 48) | (in[1] & 0xFFFFFFFF);
+			injected++;
+			return;
+		}
+		out[0] = 1;
+	} else if (imm == 0x51) {
+		r->trap_wfi = in[1] != 0;
+	}
+}
+
+static void test_irq_timer_wfi(void)
+{
+	struct rh_realm r;
+	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "irq", 33, 1));
+	r.deliver_timer = true;
+	r.on_host_call = host_call;
+	CU_ASSERT(rh_run(&r, 1000000));
+	show(&r);
+	CU_ASSERT(rh_payload_passed(&r));
+	CU_ASSERT(rh_uart_has(&r, "PASS timer irq (busy loop)\n"));
+	CU_ASSERT_EQUAL(injected, 2);
+	CU_ASSERT_EQUAL(r.st.timer_irqs, 2);
+	/* The SGI: ICC_SGI1R_EL1 (op0 3, op1 0, CRn 12, CRm 11, op2 5) written from X?, value 5 << 24 | 1 */
+	CU_ASSERT_EQUAL(r.st.sysreg_traps, 1);
+	CU_ASSERT_EQUAL((r.st.last_sysreg_esr >> 26) & 0x3F, 0x18);
+	CU_ASSERT_EQUAL(r.st.last_sysreg_esr & 0x3FFC1E, (3u << 20) | (5u << 17) | (0u << 14) | (12u << 10) | (11u << 1));
+	CU_ASSERT_EQUAL(r.st.last_sysreg_value, (5ULL << 24) | 1);
+	CU_ASSERT(r.st.wfx_traps >= 3);
+	/* Untrapped WFI with nothing pending ended runs with IRQ exits. */
+	CU_ASSERT(r.st.exits[RMI_EXIT_IRQ] >= 1);
+	/* Every list register came back inactive. */
+	for (unsigned i = 0; i < 16; i++)
+		CU_ASSERT_EQUAL(r.lrs[0][i] >> 62, 0);
+	CU_ASSERT(rh_realm_destroy(&r));
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("emu_irq", suite_init, suite_fini);
+	CU_add_test(s, "irq_timer_wfi", test_irq_timer_wfi);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * vCPU backend (emu/): several realms in one RMM instance (their RECs entered alternately), a
+ * 40-bit realm (start level 1), several RMM instances in one process, and instances driven from
+ * concurrent threads. Also: the backend can be disabled and enabled again.
+ */
+#include <CUnit/Basic.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "realm_host.h"
+
+static void show(const struct rh_realm *r)
+{
+	if (r->failed || !rh_payload_passed(r))
+		fprintf(stderr, "\n--- realm console ---\n%s--- host: %s\n", r->uart, r->err);
+}
+
+static struct rh_realm ra, rb, rc;
+
+static void test_two_realms_interleaved(void)
+{
+	struct rh_env env;
+	CU_ASSERT_FATAL(rh_env_init(&env, 64));
+	CU_ASSERT_FATAL(rh_realm_setup(&env, &ra, "rsi", 33, 1));
+	CU_ASSERT_FATAL(rh_realm_setup(&env, &rb, "mmio", 40, 1));
+	/* One REC_ENTER each in turn: each REC's engine keeps its own state and memory view. */
+	for (unsigned n = 0; n < 20000 && !(ra.system_off && rb.system_off); n++) {
+		struct rh_realm *r = (n & 1) ? &rb : &ra;
+		if (!r->system_off)
+			CU_ASSERT_FATAL(rh_enter(r, 0) >= 0);
+	}
+	show(&ra);
+	show(&rb);
+	CU_ASSERT(ra.system_off && rb.system_off);
+	CU_ASSERT(rh_payload_passed(&ra));
+	CU_ASSERT(rh_payload_passed(&rb));
+	/* The 40-bit realm's devices are in its own unprotected half. */
+	CU_ASSERT_EQUAL(rb.testdev[0], 0x81);
+	CU_ASSERT_EQUAL(ra.testdev[0], 0);
+	CU_ASSERT(rh_realm_destroy(&ra));
+	CU_ASSERT(rh_realm_destroy(&rb));
+	char msg[256];
+	CU_ASSERT_EQUAL(rmmemu_check_invariants(env.emu, msg, sizeof(msg)), 0);
+	rh_env_fini(&env);
+}
+
+static void test_disable_enable(void)
+{
+	struct rh_env env;
+	CU_ASSERT_FATAL(rh_env_init(&env, 64));
+	CU_ASSERT_FATAL(rh_realm_setup(&env, &ra, "hello", 33, 1));
+	/* A few entries, then the backend goes away: the REC is then entered without it (IRQ exit,
+	 * nothing runs), and comes back with a fresh engine that resumes the saved state. */
+	for (unsigned i = 0; i < 5; i++)
+		CU_ASSERT(rh_enter(&ra, 0) >= 0);
+	rmmemu_disable_vcpu(env.emu);
+	size_t len = ra.uart_len;
+	CU_ASSERT_EQUAL(rh_enter(&ra, 0), RMI_EXIT_IRQ);
+	CU_ASSERT_EQUAL(ra.uart_len, len);
+	CU_ASSERT_EQUAL(rmmemu_enable_vcpu(env.emu), RMMEMU_OK);
+	CU_ASSERT(rh_run(&ra, 10000));
+	show(&ra);
+	CU_ASSERT(rh_uart_has(&ra, "hello from realm cpu 0"));
+	CU_ASSERT(rh_realm_destroy(&ra));
+	rh_env_fini(&env);
+}
+
+struct job {
+	const char *payload;
+	unsigned ipa_bits;
+	bool ok;
+	struct rh_realm *r;
+};
+
+static void *run_job(void *arg)
+{
+	struct job *j = arg;
+	struct rh_env env;
+	j->ok = false;
+	if (!rh_env_init(&env, 32))
+		return NULL;
+	if (rh_realm_setup(&env, j->r, j->payload, j->ipa_bits, 3) && rh_run(j->r, 100000))
+		j->ok = rh_payload_passed(j->r) && rh_realm_destroy(j->r);
+	rh_env_fini(&env);
+	return NULL;
+}
+
+static void test_instances_in_threads(void)
+{
+	struct job jobs[3] = {
+		{ "psci", 33, false, &ra }, { "exceptions", 33, false, &rb }, { "rsi", 33, false, &rc },
+	};
+	pthread_t th[3];
+	for (unsigned i = 0; i < 3; i++)
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, run_job, &jobs[i]) == 0);
+	for (unsigned i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (unsigned i = 0; i < 3; i++) {
+		show(jobs[i].r);
+		CU_ASSERT(jobs[i].ok);
+	}
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("emu_multi", NULL, NULL);
+	CU_add_test(s, "two_realms_interleaved", test_two_realms_interleaved);
+	CU_add_test(s, "disable_enable", test_disable_enable);
+	CU_add_test(s, "instances_in_threads", test_instances_in_threads);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}

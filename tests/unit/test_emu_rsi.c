@@ -1,0 +1,90 @@
+/*
+ * vCPU backend (emu/): realm payloads making RSI and PSCI calls from real code. SMCs are handled
+ * inside the emulation (no REC exit) unless the call needs the host: host calls, RIPAS changes,
+ * PSCI CPU_ON / AFFINITY_INFO / CPU_OFF / SYSTEM_OFF.
+ */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "realm_host.h"
+
+static struct rh_env env;
+
+static int suite_init(void)
+{
+	return rh_env_init(&env, 64) ? 0 : -1;
+}
+
+static int suite_fini(void)
+{
+	rh_env_fini(&env);
+	return 0;
+}
+
+static void show(const struct rh_realm *r)
+{
+	if (r->failed || !rh_payload_passed(r) || env.verbose)
+		fprintf(stderr, "\n--- realm console ---\n%s--- host: %s\n", r->uart, r->err);
+}
+
+static uint64_t printed_hex(const struct rh_realm *r, const char *tag)
+{
+	const char *p = strstr(r->uart, tag);
+	return p ? strtoull(p + strlen(tag), NULL, 16) : 0;
+}
+
+static void test_rsi(void)
+{
+	struct rh_realm r;
+	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "rsi", 33, 1));
+	CU_ASSERT(rh_run(&r, 10000));
+	show(&r);
+	CU_ASSERT(rh_payload_passed(&r));
+	CU_ASSERT(rh_uart_has(&r, "PASS empty access -> SEA\n"));
+	/* Exactly one host call and two RIPAS changes reached the host. */
+	CU_ASSERT_EQUAL(r.st.host_calls, 1);
+	CU_ASSERT_EQUAL(r.st.ripas_changes, 2);
+	CU_ASSERT_EQUAL(r.st.last_ripas_value, RMI_RAM);
+	CU_ASSERT_EQUAL(r.st.last_ripas_top - r.st.last_ripas_base, 4096);
+	/* What the realm read with RSI_MEASUREMENT_READ is the RMM's RIM and REM1. */
+	uint8_t m[64];
+	size_t len;
+	uint64_t w;
+	CU_ASSERT_EQUAL_FATAL(rmmemu_debug_measurement(env.emu, r.rd, 0, m, &len), RMMEMU_OK);
+	memcpy(&w, m, 8);
+	CU_ASSERT_EQUAL(printed_hex(&r, "RIM "), w);
+	CU_ASSERT_EQUAL_FATAL(rmmemu_debug_measurement(env.emu, r.rd, 1, m, &len), RMMEMU_OK);
+	memcpy(&w, m, 8);
+	CU_ASSERT_EQUAL(printed_hex(&r, "REM1 "), w);
+	CU_ASSERT(w != 0);
+	CU_ASSERT(rh_realm_destroy(&r));
+}
+
+static void test_psci_secondaries(void)
+{
+	struct rh_realm r;
+	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "psci", 33, 3));
+	CU_ASSERT(rh_run(&r, 100000));
+	show(&r);
+	CU_ASSERT(rh_payload_passed(&r));
+	CU_ASSERT(rh_uart_has(&r, "cpu 1 up (mpidr 1)\n"));
+	CU_ASSERT(rh_uart_has(&r, "cpu 2 up (mpidr 2)\n"));
+	CU_ASSERT(!r.on[1] && !r.on[2]);
+	CU_ASSERT(rh_realm_destroy(&r));
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	CU_pSuite s = CU_add_suite("emu_rsi", suite_init, suite_fini);
+	CU_add_test(s, "rsi", test_rsi);
+	CU_add_test(s, "psci_secondaries", test_psci_secondaries);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
