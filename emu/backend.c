@@ -202,10 +202,27 @@ static void op_rec_destroy(void *ctx, struct rec *rec)
 		release_vcpu(be, rec->vcpu);
 }
 
+static void backend_free(struct emu_backend *be)
+{
+	while (be->vcpus)
+		release_vcpu(be, be->vcpus);
+	wd_fini(&be->wd);
+	free(be);
+}
+
+/* rmmemu_destroy() with the backend still enabled. */
+static void op_fini(void *ctx)
+{
+	struct emu_backend *be = ctx;
+	rmm_set_vcpu_ops(be->rmm, NULL, NULL);
+	backend_free(be);
+}
+
 static const struct rmm_vcpu_ops emu_ops = {
 	.run = op_run,
 	.s2_invalidate = op_s2_invalidate,
 	.rec_destroy = op_rec_destroy,
+	.fini = op_fini,
 };
 
 /* ---- public API ---- */
@@ -261,8 +278,7 @@ void rmmemu_disable_vcpu(struct rmmemu *emu)
 		release_vcpu(be, be->vcpus);
 	rmm_set_vcpu_ops(rmm, NULL, NULL);
 	pthread_mutex_unlock(&rmm->lock);
-	wd_fini(&be->wd);
-	free(be);
+	backend_free(be);
 }
 
 void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us)

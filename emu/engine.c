@@ -1,6 +1,7 @@
 /*
- * A Unicorn engine per REC: creation (memory map, EL2/EL3 configuration, stage 2), loading and
- * saving the REC's architectural state, reading QEMU's exception record.
+ * A Unicorn engine per realm: creation (memory map, EL2/EL3 configuration, stage 2), switching
+ * between its RECs' CPU contexts, loading and saving a REC's architectural state, reading QEMU's
+ * exception record (and finding where it is: calibration).
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -504,6 +505,7 @@ void emu_load_state(struct emu_vcpu *v)
 	for (unsigned i = 0; i < 31; i++)
 		if (first || want.regs[i] != old->regs[i])
 			emu_reg_write(v->uc, gpr_ids[i], want.regs[i]);
+	bool wrote = false;
 	for (unsigned i = 0; i < NSYSREGS; i++) {
 		const struct sysreg_desc *d = &sysregs[i];
 		uint64_t nv = *sysreg_ptr(&want.sysregs, d);
@@ -511,9 +513,14 @@ void emu_load_state(struct emu_vcpu *v)
 			continue;
 		if (d->hflags)
 			need_sync = true;
-		if (!d->read_only)
+		if (!d->read_only) {
 			emu_cp_write(v->uc, d->op0, d->op1, d->crn, d->crm, d->op2, nv);
+			wrote = true;
+		}
 	}
+	/* API writes of SCTLR/TCR/TTBRx are raw: QEMU's TLB would keep the old translations. */
+	if (wrote)
+		emu_cp_write(v->uc, CP_TLBI_ALLE1, 0);
 	if (first || memcmp(&want.simd, &old->simd, sizeof(want.simd)) != 0)
 		write_simd(v->uc, &want);
 

@@ -86,7 +86,7 @@ void emu_el_change_start(struct emu_vcpu *v)
 	emu_set_hcr(v, v->m->hcr | HCR_VI);
 }
 
-void emu_el_change_finish(struct emu_vcpu *v, bool in_hook)
+void emu_el_change_finish(struct emu_vcpu *v)
 {
 	uc_engine *uc = v->uc;
 	uint64_t pc = emu_reg_read(uc, UC_ARM64_REG_PC);
@@ -121,5 +121,4 @@ void emu_el_change_finish(struct emu_vcpu *v, bool in_hook)
 			      PSR_SPSEL(ps) ? v->el_change.resume_sp_el1 : v->el_change.resume_sp_el0);
 		emu_reg_write(uc, UC_ARM64_REG_PC, v->el_change.resume_pc);
 	}
-	(void)in_hook;
 }

@@ -103,7 +103,6 @@ static bool read_insn(struct emu_vcpu *v, uint64_t va, uint32_t *insn)
 
 static void stage2_data_abort(struct emu_vcpu *v, uint64_t esr, uint64_t far, uint64_t pc)
 {
-	struct rec *rec = v->rec;
 	uint64_t hpfar = emu_cp_read(v->uc, 3, 4, 6, 0, 4);
 	uint64_t fipa = (hpfar & HPFAR_FIPA_MASK) << 8;
 	uint64_t ipa_size = 1ULL << v->m->ipa_bits, par_size = ipa_size >> 1;
@@ -136,7 +135,6 @@ static void stage2_data_abort(struct emu_vcpu *v, uint64_t esr, uint64_t far, ui
 	}
 	rec_exit_put64(v->exit, RMI_REC_EXIT_GPRS, write_val);
 	exit_sync(v, esr & ESR_EMULATED_ABORT_MASK, far & GRANULE_MASK, hpfar, esr, far, hpfar);
-	(void)rec;
 }
 
 static void stage2_insn_abort(struct emu_vcpu *v, uint64_t esr, uint64_t far, uint64_t pc)
@@ -276,7 +274,7 @@ static void hook_intr(uc_engine *uc, uint32_t intno, void *user)
 		break;
 	case EXCP_PREFETCH_ABORT:
 		if (v->el_change.active && (pc & ~0x7FFULL) == EMU_TRAMP_VA) {
-			emu_el_change_finish(v, true);
+			emu_el_change_finish(v);
 			break;
 		}
 		if (tel == 2)
@@ -404,7 +402,9 @@ void emu_install_hooks(struct emu_machine *m)
 	uc_hook_add(m->uc, &m->h_intr, UC_HOOK_INTR, (void *)hook_intr, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_mrs, UC_HOOK_INSN, (void *)hook_mrs, m, 1, 0, UC_ARM64_INS_MRS);
 	uc_hook_add(m->uc, &m->h_msr, UC_HOOK_INSN, (void *)hook_msr, m, 1, 0, UC_ARM64_INS_MSR);
-	uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
+	/* Without a time slice nothing preempts a run: no per-block hook (docs/vcpu.md). */
+	if (m->be->slice_ns)
+		uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, m, 1, 0);
 }
 
@@ -497,7 +497,7 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 	emu_wd_disarm(be);
 
 	if (v->el_change.active)
-		emu_el_change_finish(v, false);
+		emu_el_change_finish(v);
 	if (err != UC_ERR_OK) {
 		emu_log("emulation stopped: %s at PC %#" PRIx64, uc_strerror(err),
 			emu_reg_read(v->uc, UC_ARM64_REG_PC));

@@ -176,7 +176,7 @@ void emu_set_sp(struct emu_vcpu *v, unsigned el, uint64_t sp);
 
 /* ---- exc.c ---- */
 /* Deliver a synchronous exception to the realm's EL1 (from EL1 at once, from EL0 through an EL
- * change). pc is the preferred return address. Returns true when the PC was written. */
+ * change). pc is the preferred return address. */
 void emu_inject_sync(struct emu_vcpu *v, uint64_t esr, uint64_t far, bool far_valid, uint64_t pc);
 /* TF-RMM's inject_sync_idabort: an SEA for the abort with EL2 syndrome esr_el2. */
 void emu_inject_sea(struct emu_vcpu *v, uint64_t esr_el2, uint64_t far, uint64_t pc);
@@ -184,15 +184,15 @@ void emu_inject_undef(struct emu_vcpu *v, uint64_t pc);
 /* Start an EL change to EL1 (entry with a new PSTATE, or exception from EL0). */
 void emu_el_change_start(struct emu_vcpu *v);
 /* Complete it (from the prefetch-abort hook, or after the run if it stopped half way). */
-void emu_el_change_finish(struct emu_vcpu *v, bool in_hook);
+void emu_el_change_finish(struct emu_vcpu *v);
 
 /* ---- gic.c ---- */
-/* Emulate an access to an ICC_* register. Returns 1 if handled (MRS result written), 0 if the
+/* Emulate an access to an ICC_* register. Returns 1 if handled (*val = MRS result), 0 if the
  * access must UNDEF, and 2 if it is a trapped write that becomes a REC exit (SGI, DIR). */
 int emu_gic_sysreg(struct emu_vcpu *v, const uc_arm64_cp_reg *cp, bool is_read, uint64_t *val);
 /* Recompute HCR_EL2.VI from the list registers. */
 void emu_gic_update(struct emu_vcpu *v);
-/* Whether a maintenance interrupt is asserted (ICH_MISR != 0) and the MISR value. */
+/* ICH_MISR_EL2 as the list registers and ICH_HCR/VMCR make it (non-zero: maintenance IRQ). */
 uint64_t emu_gic_misr(const struct rec *rec);
 /* Any list register pending (WFI wake-up condition). */
 bool emu_gic_any_pending(const struct rec *rec);

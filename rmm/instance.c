@@ -4,6 +4,7 @@
 
 #include "rmi/rmi.h"
 #include "rmm/rmm.h"
+#include "rmm/vcpu_ops.h"
 
 struct rmmemu {
 	struct rmm rmm;
@@ -38,6 +39,9 @@ void rmmemu_destroy(struct rmmemu *emu)
 {
 	if (!emu)
 		return;
+	/* A vCPU backend still attached releases its engines before the memory they map goes away. */
+	if (emu->rmm.vcpu_ops && emu->rmm.vcpu_ops->fini)
+		emu->rmm.vcpu_ops->fini(emu->rmm.vcpu_ctx);
 	pthread_mutex_destroy(&emu->rmm.lock);
 	rmm_platform_fini(&emu->rmm);
 	free(emu);

@@ -35,6 +35,8 @@ struct rmm_vcpu_ops {
 	void (*s2_invalidate)(void *ctx, const struct s2tt_ctx *s2, uint64_t ipa, uint64_t size);
 	/* A REC is being destroyed: release its backend state. */
 	void (*rec_destroy)(void *ctx, struct rec *rec);
+	/* The RMM instance is being destroyed: release the backend (may be NULL). */
+	void (*fini)(void *ctx);
 };
 
 void rmm_set_vcpu_ops(struct rmm *rmm, const struct rmm_vcpu_ops *ops, void *ctx);

@@ -224,8 +224,10 @@ int rmmemu_debug_realm_read(struct rmmemu *emu, uint64_t rd_pa, uint64_t ipa, vo
 int rmmemu_enable_vcpu(struct rmmemu *emu);
 /* Release the backend and every REC's engine (call before rmmemu_destroy). */
 void rmmemu_disable_vcpu(struct rmmemu *emu);
-/* Longest uninterrupted run of a REC, in microseconds (0: unlimited); when it ends the REC exits
- * with RMI_EXIT_IRQ, as on a host timer tick. Default 20000, or $RMMEMU_VCPU_SLICE_US. */
+/* Longest uninterrupted run of a REC, in microseconds; when it ends the REC exits with
+ * RMI_EXIT_IRQ, as on a host timer tick. Default 20000, or $RMMEMU_VCPU_SLICE_US. 0 disables
+ * preemption (about twice as fast on tight loops): a REC then runs until it exits by itself, and its
+ * virtual timer is only noticed at such exits. Applies to realms whose first REC_ENTER follows. */
 void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us);
 
 #ifdef __cplusplus

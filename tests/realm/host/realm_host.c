@@ -52,6 +52,9 @@ bool rh_env_init(struct rh_env *e, unsigned dram_mb)
 		rmmemu_destroy(e->emu);
 		return false;
 	}
+	/* The payloads rely on preemption (a busy loop waiting for the timer): whatever
+	 * $RMMEMU_VCPU_SLICE_US says, use the default slice. */
+	rmmemu_vcpu_set_timeslice(e->emu, 20000);
 	e->dram_base = cfg.dram[0].base;
 	e->next = e->dram_base + (1ULL << 20);
 	e->end = e->dram_base + cfg.dram[0].size;
