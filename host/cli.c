@@ -1,7 +1,8 @@
 /*
  * rmmemu command line.
  *
- *   rmmemu run [options] [CONFIG]      the embedded demo, or a configured realm, run
+ *   rmmemu run [options] [CONFIG]      the embedded demo realm, or a configured realm, run
+ *   rmmemu tour [options]              the RMI walkthrough (a realm life cycle, every call printed)
  *   rmmemu console [options] [FILE...] RMI console: FILEs in order, or stdin ('-' = stdin)
  *   rmmemu scenario [-v] FILE...     RMI scenarios (docs/scenarios.md)
  *   rmmemu measure CONFIG            RIM of a realm configuration (docs/config.md)
@@ -36,9 +37,11 @@ static void usage(FILE *f)
 		"usage: rmmemu <command> [options]\n"
 		"\n"
 		"commands:\n"
-		"  run [CONFIG]        no CONFIG: the embedded demo (a whole realm life cycle through RMI 1.0);\n"
+		"  run [CONFIG]        no CONFIG: the embedded demo realm (built, measured, run: it prints,\n"
+		"                      reads its config, extends a REM, hands the host an attestation token);\n"
 		"                      CONFIG: build the realm of a YAML configuration and run it (console\n"
 		"                      output of the realm on stdout, rmmemu's report on stderr)\n"
+		"  tour                the RMI walkthrough: a whole realm life cycle, every call printed\n"
 		"  console [FILE...]   RMI console: read RMI calls and helper commands from FILEs or stdin\n"
 		"                      (type 'help' inside for the command list)\n"
 		"  scenario [-v] FILE...  run RMI scenario files (YAML: calls and expected results)\n"
@@ -47,7 +50,7 @@ static void usage(FILE *f)
 		"  token verify FILE [--cpak PEM]  check both signatures, the RAK binding and the claims\n"
 		"  version             print the version and the RMI ABI implemented\n"
 		"\n"
-		"options (run, console):\n"
+		"options (run, tour, console):\n"
 		"  --trace             log every RMI call with decoded arguments and state changes (stderr)\n"
 		"  --quiet             print only 'echo' lines and errors\n"
 		"  --stop-on-error     stop a script at its first failing line\n"
@@ -269,31 +272,55 @@ static const char *stop_name(enum rmmemu_vm_stop s)
 	return (unsigned)s < 5 ? n[s] : "?";
 }
 
-/* rmmemu run CONFIG: build the realm as KVM + kvmtool do and run it; the realm's console goes to
- * stdout, rmmemu's own report to stderr. */
-static int run_config(struct cli_opts *o, int argc, char **argv)
+/* Host side of the demo realm: it hands over its attestation token through shared memory. */
+struct demo_host {
+	struct rmmemu_vm *vm;
+	bool token_ok;
+};
+
+static void demo_host_call(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs[31])
 {
-	struct realm_config cfg;
+	struct demo_host *d = ctx;
+	uint8_t tok[4096];
+	char err[256];
+	(void)vcpu;
+	if (imm != DEMO_HOSTCALL_TOKEN)
+		return;
+	uint64_t len = gprs[2];
+	fflush(stdout);
+	if (len > sizeof(tok) || rmmemu_vm_read_shared(d->vm, gprs[1], tok, len)) {
+		fprintf(stderr, "rmmemu: the realm's token is not in shared memory\n");
+		gprs[0] = 1;
+		return;
+	}
+	printf("[host] the realm shared its attestation token (%llu bytes); decoded:\n", (unsigned long long)len);
+	if (token_show_json(stdout, tok, len, err, sizeof(err)) ||
+	    token_verify(tok, len, NULL, err, sizeof(err))) {
+		printf("[host] token check FAILED: %s\n", err);
+		gprs[0] = 1;
+		return;
+	}
+	printf("[host] token verified: platform and realm signatures, RAK binding, claims\n");
+	d->token_ok = true;
+	gprs[0] = 0;
+}
+
+/* Build a configured realm as KVM + kvmtool do and run it on the vCPU; the realm's console goes to
+ * stdout, rmmemu's own report to stderr. */
+static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
+{
 	struct realm_build b;
 	char err[512];
-	if (argc != 1) {
-		fprintf(stderr, "usage: rmmemu run [options] [CONFIG.yaml]\n");
-		return 2;
-	}
-	if (realm_config_load(argv[0], &cfg, err, sizeof(err))) {
-		fprintf(stderr, "rmmemu run: %s\n", err);
-		return 2;
-	}
 	/* Command-line attestation keys override the file's. */
 	if (o->cfg.attest_seed_set) {
-		memcpy(cfg.platform.attest_seed, o->cfg.attest_seed, sizeof(cfg.platform.attest_seed));
-		cfg.platform.attest_seed_set = true;
+		memcpy(cfg->platform.attest_seed, o->cfg.attest_seed, sizeof(cfg->platform.attest_seed));
+		cfg->platform.attest_seed_set = true;
 	}
 	if (o->cfg.rak_pem[0]) {
-		memcpy(cfg.platform.rak_pem, o->cfg.rak_pem, sizeof(cfg.platform.rak_pem));
-		memcpy(cfg.platform.cpak_pem, o->cfg.cpak_pem, sizeof(cfg.platform.cpak_pem));
+		memcpy(cfg->platform.rak_pem, o->cfg.rak_pem, sizeof(cfg->platform.rak_pem));
+		memcpy(cfg->platform.cpak_pem, o->cfg.cpak_pem, sizeof(cfg->platform.cpak_pem));
 	}
-	o->cfg = cfg.platform;
+	o->cfg = cfg->platform;
 	struct rmmemu *emu = make_instance(o);
 	if (!emu)
 		return 2;
@@ -305,7 +332,7 @@ static int run_config(struct cli_opts *o, int argc, char **argv)
 		rmmemu_destroy(emu);
 		return 2;
 	}
-	if (realm_build(emu, &cfg, &b, err, sizeof(err))) {
+	if (realm_build(emu, cfg, &b, err, sizeof(err))) {
 		fprintf(stderr, "rmmemu run: %s\n", err);
 		finish_sinks(o, emu, "");
 		console_free(c);
@@ -315,32 +342,73 @@ static int run_config(struct cli_opts *o, int argc, char **argv)
 	}
 	uint8_t rim[64];
 	int n = rmmemu_vm_measurement(b.vm, 0, rim);
-	fprintf(stderr, "rmmemu: realm %s: %u-bit IPA, %u vCPU(s), entry 0x%llx, RIM ", cfg.path,
-		rmmemu_vm_ipa_bits(b.vm), cfg.vcpus, (unsigned long long)b.entry);
+	FILE *rep = demo ? stdout : stderr;
+	fprintf(rep, "%s realm %s: %u-bit IPA, %u vCPU(s), built and measured (RIM ", demo ? "[host]" : "rmmemu:",
+		cfg->path, rmmemu_vm_ipa_bits(b.vm), cfg->vcpus);
 	for (int i = 0; i < n; i++)
-		fprintf(stderr, "%02x", rim[i]);
-	fprintf(stderr, "\n");
+		fprintf(rep, "%02x", rim[i]);
+	fprintf(rep, "), activated; running it:\n");
+	fflush(rep);
+	struct demo_host d = { .vm = b.vm };
+	struct rmmemu_vm_handlers h = { .host_call = demo_host_call, .ctx = &d };
 	struct rmmemu_vm_run_result r;
-	rmmemu_vm_run(b.vm, NULL, cfg.max_exits, &r);
+	rmmemu_vm_run(b.vm, demo ? &h : NULL, cfg->max_exits, &r);
 	fflush(stdout);
-	fprintf(stderr, "rmmemu: the realm stopped: %s%s%s; %llu REC entries, %llu MMIO, %llu pages populated on "
-			"demand, exits: sync %llu, irq %llu, psci %llu, ripas %llu, host call %llu\n",
-		stop_name(r.stop), r.stop == RMMEMU_VM_ERROR ? ": " : "", r.stop == RMMEMU_VM_ERROR ? r.error : "",
-		(unsigned long long)r.entries, (unsigned long long)r.mmio, (unsigned long long)r.lazy_pages,
+	fprintf(rep, "%s the realm stopped: %s%s%s; %llu REC entries, %llu MMIO, %llu pages populated on demand, "
+		     "%llu shared; exits: sync %llu, irq %llu, psci %llu, ripas %llu, host call %llu\n",
+		demo ? "[host]" : "rmmemu:", stop_name(r.stop), r.stop == RMMEMU_VM_ERROR ? ": " : "",
+		r.stop == RMMEMU_VM_ERROR ? r.error : "", (unsigned long long)r.entries, (unsigned long long)r.mmio,
+		(unsigned long long)r.lazy_pages, (unsigned long long)r.shared_pages,
 		(unsigned long long)r.exits[RMI_EXIT_SYNC], (unsigned long long)r.exits[RMI_EXIT_IRQ],
 		(unsigned long long)r.exits[RMI_EXIT_PSCI], (unsigned long long)r.exits[RMI_EXIT_RIPAS_CHANGE],
 		(unsigned long long)r.exits[RMI_EXIT_HOST_CALL]);
-	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS) ? 1 : 0;
+	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || (demo && !d.token_ok)) ? 1 : 0;
 	if (rmmemu_vm_destroy(b.vm)) {
 		fprintf(stderr, "rmmemu run: teardown failed\n");
 		rc = 1;
+	} else if (demo) {
+		uint64_t counts[RMMEMU_GRANULE_NUM_STATES];
+		rmmemu_granule_census(emu, counts);
+		printf("[host] torn down: %llu of %llu granules UNDELEGATED\n",
+		       (unsigned long long)counts[RMMEMU_GRANULE_UNDELEGATED],
+		       (unsigned long long)(cfg->platform.dram[0].size / 4096));
 	}
-	if (finish_sinks(o, emu, cfg.path))
+	if (finish_sinks(o, emu, cfg->path))
 		rc = 1;
 	console_free(c);
 	rmmemu_disable_vcpu(emu);
 	rmmemu_destroy(emu);
 	return rc;
+}
+
+/* rmmemu run CONFIG */
+static int run_config(struct cli_opts *o, int argc, char **argv)
+{
+	struct realm_config cfg;
+	char err[512];
+	if (argc != 1) {
+		fprintf(stderr, "usage: rmmemu run [options] [CONFIG.yaml]\n");
+		return 2;
+	}
+	if (realm_config_load(argv[0], &cfg, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu run: %s\n", err);
+		return 2;
+	}
+	return run_realm(o, &cfg, false);
+}
+
+/* rmmemu run: the embedded demo realm. */
+static int run_demo(struct cli_opts *o)
+{
+	struct realm_config cfg;
+	char err[512];
+	if (realm_config_parse_string(rmmemu_demo_config, "demo", &cfg, err, sizeof(err))) {
+		fprintf(stderr, "rmmemu run: %s\n", err);
+		return 2;
+	}
+	cfg.kernel_data = rmmemu_demo_payload;
+	cfg.kernel_size = rmmemu_demo_payload_len;
+	return run_realm(o, &cfg, true);
 }
 
 static int cmd_run(int argc, char **argv)
@@ -351,6 +419,20 @@ static int cmd_run(int argc, char **argv)
 		return 2;
 	if (first < argc)
 		return run_config(&o, argc - first, argv + first);
+	return run_demo(&o);
+}
+
+/* rmmemu tour: the RMI walkthrough, every call printed. */
+static int cmd_tour(int argc, char **argv)
+{
+	struct cli_opts o = { 0 };
+	int first = parse_opts(argc, argv, &o);
+	if (first < 0)
+		return 2;
+	if (first < argc) {
+		fprintf(stderr, "rmmemu tour: no arguments expected (got '%s')\n", argv[first]);
+		return 2;
+	}
 	struct rmmemu *emu = make_instance(&o);
 	if (!emu)
 		return 2;
@@ -362,8 +444,8 @@ static int cmd_run(int argc, char **argv)
 		rmmemu_destroy(emu);
 		return 2;
 	}
-	int failures = console_run_string(c, rmmemu_demo_script, "demo");
-	if (finish_sinks(&o, emu, "rmmemu demo: a realm life cycle"))
+	int failures = console_run_string(c, rmmemu_demo_script, "tour");
+	if (finish_sinks(&o, emu, "rmmemu tour: a realm life cycle through RMI"))
 		failures++;
 	console_free(c);
 	rmmemu_destroy(emu);
@@ -533,7 +615,7 @@ static int cmd_scenario(int argc, char **argv)
 int rmmemu_cli_main(int argc, char **argv)
 {
 	if (argc < 2) {
-		/* No subcommand: the main job is the demo. */
+		/* No subcommand: the main job is the demo realm. */
 		char *args[] = { argv[0], NULL };
 		return cmd_run(1, args);
 	}
@@ -551,6 +633,8 @@ int rmmemu_cli_main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(cmd, "console"))
 		return cmd_console(argc - 1, argv + 1);
+	if (!strcmp(cmd, "tour"))
+		return cmd_tour(argc - 1, argv + 1);
 	if (!strcmp(cmd, "scenario"))
 		return cmd_scenario(argc - 1, argv + 1);
 	if (!strcmp(cmd, "measure"))

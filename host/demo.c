@@ -5,6 +5,19 @@
  */
 #include "host/demo.h"
 
+const char rmmemu_demo_config[] =
+	"# The default demo realm of `rmmemu run` (payload: tests/realm/demo.c, embedded)\n"
+	"realm:\n"
+	"  hash: sha256\n"
+	"  rpv: \"rmmemu demo realm\"\n"
+	"  vcpus: 1\n"
+	"memory:\n"
+	"  base: 0x80000000\n"
+	"  size: 64M\n"
+	"kernel: \"(embedded demo payload)\"\n"
+	"devices:\n"
+	"  uart: 0x01000000\n";
+
 const char rmmemu_demo_script[] =
 	"echo == rmmemu demo: a realm life cycle driven through RMI 1.0 ==\n"
 	"echo\n"

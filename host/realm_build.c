@@ -119,8 +119,15 @@ static int load_kernel(const struct realm_config *cfg, struct kimage *k, char *e
 {
 	uint8_t *buf;
 	size_t len;
-	if (read_file(cfg->kernel, &buf, &len, err, errlen))
+	if (cfg->kernel_data) {
+		len = cfg->kernel_size;
+		buf = malloc(len ? len : 1);
+		if (!buf)
+			return berr(err, errlen, "out of memory");
+		memcpy(buf, cfg->kernel_data, len);
+	} else if (read_file(cfg->kernel, &buf, &len, err, errlen)) {
 		return -1;
+	}
 	if (len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B && gunzip(cfg->kernel, &buf, &len, err, errlen))
 		return -1;
 	uint64_t ram_end = cfg->ram_base + cfg->ram_size;

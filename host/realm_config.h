@@ -24,6 +24,9 @@ struct realm_config {
 	char cmdline[1024];
 	uint64_t uart_base;             /* PL011, as an offset in the unprotected IPA half */
 	uint64_t max_exits;
+	/* An image in memory instead of the `kernel` file (the embedded demo). */
+	const uint8_t *kernel_data;
+	size_t kernel_size;
 };
 
 /* Parse; on error returns -1 with "file:line: reason" in err. */

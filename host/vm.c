@@ -392,7 +392,13 @@ int rmmemu_vm_destroy(struct rmmemu_vm *vm)
 	if (!vm)
 		return 0;
 	if (vm->realm_created) {
-		/* 1. Every DATA granule of the protected half: DATA_DESTROY, skipping by the returned top. */
+		/* 1. Shared memory: unmap the unprotected alias pages, give the granules back. */
+		for (size_t i = 0; i < vm->nshared; i++) {
+			if (rmi(vm, SMC_RMI_RTT_UNMAP_UNPROTECTED, vm->rd, vm->shared[i].ipa, 3, 0, 0, &r) != RMI_SUCCESS)
+				rc = -ENXIO;
+			free_granules(vm, vm->shared[i].pa, 1);
+		}
+		/* Every DATA granule of the protected half: DATA_DESTROY, skipping by the returned top. */
 		uint64_t par = 1ULL << (vm->ipa_bits - 1);
 		for (uint64_t ipa = 0; ipa < par;) {
 			uint64_t x0 = rmi(vm, SMC_RMI_DATA_DESTROY, vm->rd, ipa, 0, 0, 0, &r);
@@ -457,6 +463,7 @@ int rmmemu_vm_destroy(struct rmmemu_vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		if (vm->vcpus[i].run)
 			free_granules(vm, vm->vcpus[i].run, 1);
+	free(vm->shared);
 	free(vm->rtts);
 	free(vm->used);
 	free(vm);

@@ -48,6 +48,11 @@ struct rmmemu_vm {
 	uint64_t uart_base;
 	FILE *uart_out;
 	bool started;                 /* vCPU 0 was switched on by the first run */
+	/* Shared memory: unprotected-alias pages of RAM mapped to host granules (RTT_MAP_UNPROTECTED). */
+	struct shared_page {
+		uint64_t ipa, pa;
+	} *shared;
+	size_t nshared, cap_shared;
 };
 
 

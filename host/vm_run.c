@@ -1,6 +1,7 @@
 /* The reference host's REC_ENTER loop: KVM's exit handling plus a VMM's devices (include/rmmemu/host.h). */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "host/vm_internal.h"
@@ -87,6 +88,56 @@ static int populate_lazily(struct rmmemu_vm *vm, uint64_t ipa)
 	}
 }
 
+/* The realm touched the unprotected alias of its RAM: back it with a host granule. */
+static int map_shared(struct rmmemu_vm *vm, uint64_t ipa)
+{
+	ipa &= ~(GRANULE - 1);
+	if (vm->nshared == vm->cap_shared) {
+		size_t cap = vm->cap_shared ? vm->cap_shared * 2 : 16;
+		struct shared_page *n = realloc(vm->shared, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		vm->shared = n;
+		vm->cap_shared = cap;
+	}
+	uint64_t pa = alloc_granules(vm, 1);
+	uint8_t zero[GRANULE] = { 0 };
+	if (!pa || rmmemu_ns_write(vm->emu, pa, zero, sizeof(zero)))
+		return -ENOMEM;
+	uint64_t desc = pa | RMI_S2TTE_MEMATTR_NORMAL_WB | RMI_S2TTE_AP_RW;
+	for (;;) {
+		uint64_t x0 = rmi(vm, SMC_RMI_RTT_MAP_UNPROTECTED, vm->rd, ipa, 3, desc, 0, NULL);
+		if (x0 == RMI_SUCCESS)
+			break;
+		if (RMI_RETURN_STATUS(x0) != RMI_ERROR_RTT || RMI_RETURN_INDEX(x0) >= 3 ||
+		    create_rtt_levels(vm, ipa, (int)RMI_RETURN_INDEX(x0), 3)) {
+			free_granules(vm, pa, 1);
+			return -ENXIO;
+		}
+	}
+	vm->shared[vm->nshared++] = (struct shared_page){ ipa, pa };
+	return 0;
+}
+
+int rmmemu_vm_read_shared(struct rmmemu_vm *vm, uint64_t ipa, void *buf, size_t len)
+{
+	uint64_t shared_bit = 1ULL << (vm->ipa_bits - 1);
+	ipa |= shared_bit;
+	for (size_t done = 0; done < len;) {
+		uint64_t cur = ipa + done, page = cur & ~(GRANULE - 1);
+		size_t off = cur & (GRANULE - 1), n = GRANULE - off;
+		if (n > len - done)
+			n = len - done;
+		size_t i;
+		for (i = 0; i < vm->nshared && vm->shared[i].ipa != page; i++)
+			;
+		if (i == vm->nshared || rmmemu_ns_read(vm->emu, vm->shared[i].pa + off, (uint8_t *)buf + done, n))
+			return -EFAULT;
+		done += n;
+	}
+	return 0;
+}
+
 /* Accepted RIPAS change: RTT_SET_RIPAS over [base, top) (KVM's kvm_rec_pre_enter). */
 static int apply_ripas(struct rmmemu_vm *vm, uint64_t rec, uint64_t base, uint64_t top, unsigned ripas)
 {
@@ -150,6 +201,13 @@ static int handle_exit(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h,
 		if (ec != ESR_EC_DABT_LOW && ec != ESR_EC_IABT_LOW)
 			return fail(out, "vCPU %u: unhandled synchronous exit, ESR 0x%llx", idx, (unsigned long long)esr);
 		uint64_t ipa = IPA_FROM_HPFAR(hpfar) | (exit64(x, RMI_REC_EXIT_FAR) & (GRANULE - 1));
+		if ((ipa & shared) && ec == ESR_EC_DABT_LOW && in_ram(vm, ipa & ~shared)) {
+			if (map_shared(vm, ipa))
+				return fail(out, "vCPU %u: cannot map shared memory at IPA 0x%llx", idx,
+					    (unsigned long long)ipa);
+			out->shared_pages++;
+			return 1;
+		}
 		if (ipa & shared) {
 			if (ec == ESR_EC_IABT_LOW)
 				return fail(out, "vCPU %u: instruction fetch from unprotected IPA 0x%llx", idx,

@@ -56,7 +56,9 @@ int rmmemu_vm_destroy(struct rmmemu_vm *vm);
 
 /*
  * Running: the REC_ENTER loop of KVM + a VMM. Every REC exit is handled:
- *   SYNC data abort at an unprotected IPA -> MMIO: the PL011 console, else the mmio handler, else
+ *   SYNC data abort at the unprotected alias of RAM -> shared memory: a host granule is mapped
+ *     there with RTT_MAP_UNPROTECTED (KVM maps the shared half of a memslot the same way);
+ *   SYNC data abort at another unprotected IPA -> MMIO: the PL011 console, else the mmio handler, else
  *     reads return 0 and writes are dropped; completed with EMULATED_MMIO; no syndrome -> SEA;
  *   SYNC abort at a protected IPA in RAM (a range given to init_ripas) with no DATA -> a granule is
  *     delegated and DATA_CREATE_UNKNOWN maps it (RTTs created as needed), like KVM's fault path;
@@ -90,13 +92,17 @@ enum rmmemu_vm_stop {
 struct rmmemu_vm_run_result {
 	enum rmmemu_vm_stop stop;
 	uint64_t exits[7];      /* REC exits by RmiRecExitReason */
-	uint64_t mmio, lazy_pages, entries;
+	uint64_t mmio, lazy_pages, shared_pages, entries;
 	char error[256];        /* for RMMEMU_VM_ERROR */
 };
 
 /* Run the (activated) realm's vCPUs round robin until it stops or max_exits REC exits happened. */
 int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint64_t max_exits,
 		  struct rmmemu_vm_run_result *out);
+
+/* Read memory the realm shares with the host (unprotected alias of RAM; the shared bit may be
+ * given or not). -EFAULT if part of the range was never shared. */
+int rmmemu_vm_read_shared(struct rmmemu_vm *vm, uint64_t ipa, void *buf, size_t len);
 
 /* Facts about the VM. */
 uint64_t rmmemu_vm_rd(const struct rmmemu_vm *vm);

@@ -85,9 +85,9 @@ if command -v openssl >/dev/null 2>&1; then
     "$py" "$src/tests/unit/verify_token.py" "$tmp/token2.cbor" --cpak-pem "$tmp/cpak.pem" >"$tmp/py2" 2>&1; rc=$?
     check "independent verification with the CPAK PEM" '[ $rc -eq 0 ] || { cat "$tmp/py2"; false; }'
 fi
-"$bin" run --rak-pem /dev/null >/dev/null 2>&1; rc=$?
+"$bin" tour --rak-pem /dev/null >/dev/null 2>&1; rc=$?
 check "--rak-pem without --cpak-pem gives exit 2" '[ $rc -eq 2 ]'
-"$bin" run --attest-seed 1234 >/dev/null 2>&1; rc=$?
+"$bin" tour --attest-seed 1234 >/dev/null 2>&1; rc=$?
 check "a short --attest-seed gives exit 2" '[ $rc -eq 2 ]'
 
 echo "$pass passed, $fail failed"

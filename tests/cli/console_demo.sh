@@ -6,14 +6,14 @@ fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-"$bin" run >"$tmp/demo.out" 2>&1; rc=$?
+"$bin" tour >"$tmp/demo.out" 2>&1; rc=$?
 check "demo exits 0" '[ $rc -eq 0 ]'
 check "demo completes" 'grep -q "demo complete" "$tmp/demo.out"'
 check "demo ends with all granules undelegated" 'grep -q "UNDELEGATED=524288 DELEGATED=0 RD=0" "$tmp/demo.out"'
 check "demo shows protection fault" 'grep -q "granule protection fault" "$tmp/demo.out"'
 "$bin" >/dev/null 2>&1; rc=$?
 check "no arguments runs the demo" '[ $rc -eq 0 ]'
-"$bin" run --trace >/dev/null 2>"$tmp/trace"; rc=$?
+"$bin" tour --trace >/dev/null 2>"$tmp/trace"; rc=$?
 check "trace run exits 0" '[ $rc -eq 0 ]'
 check "trace decodes calls" 'grep -q "RMI_REALM_CREATE(rd=0x88000000, params_ptr=0x80001000) -> RMI_SUCCESS" "$tmp/trace"'
 check "trace shows state changes" 'grep -q "granule 0x88000000: DELEGATED -> RD" "$tmp/trace"'
@@ -41,14 +41,14 @@ check "unknown subcommand gives exit 2" '[ $rc -eq 2 ]'
 head -c 5000 /dev/urandom | tr -d '\n' | "$bin" console >/dev/null 2>&1; rc=$?
 check "garbage input fails cleanly" '[ $rc -eq 1 ]'
 
-"$bin" run --inject 'RTT_CREATE:ERROR_RTT(2)' >"$tmp/o" 2>&1; rc=$?
+"$bin" tour --inject 'RTT_CREATE:ERROR_RTT(2)' >"$tmp/o" 2>&1; rc=$?
 check "injected RTT_CREATE failure stops the demo with exit 1" '[ $rc -eq 1 ] && grep -q "got RMI_ERROR_RTT(level 2)" "$tmp/o"'
-"$bin" run --inject bogus >/dev/null 2>&1; rc=$?
+"$bin" tour --inject bogus >/dev/null 2>&1; rc=$?
 check "bad --inject gives exit 2" '[ $rc -eq 2 ]'
 printf 'inject GRANULE_DELEGATE ERROR_INPUT 2 1\ndelegate 0x80000000\nexpect SUCCESS\ndelegate 0x80001000\nexpect ERROR_INPUT\ndelegate 0x80001000\nexpect ERROR_INPUT\ndelegate 0x80001000\nexpect SUCCESS\ngranule 0x80001000\n' | "$bin" console >"$tmp/o" 2>&1; rc=$?
 check "console inject with count and skip" '[ $rc -eq 0 ] && grep -q "DELEGATED, PAS REALM" "$tmp/o"'
 
-"$bin" run --report "$tmp/r.html" --trace-json "$tmp/t.json" >/dev/null 2>&1; rc=$?
+"$bin" tour --report "$tmp/r.html" --trace-json "$tmp/t.json" >/dev/null 2>&1; rc=$?
 check "report and JSON trace written" '[ $rc -eq 0 ] && [ -s "$tmp/r.html" ] && [ -s "$tmp/t.json" ]'
 python3 - "$tmp/r.html" "$tmp/t.json" <<'PY'; rc=$?
 import json, sys, xml.etree.ElementTree as ET
@@ -67,7 +67,7 @@ assert ev[0] == {"event": "rmi", "name": "RMI_VERSION", "fid": "0xc4000150", "ar
                  "status": "RMI_SUCCESS", "results": ["0x0", "0x10000", "0x10000", "0x0", "0x0"]}, ev[0]
 PY
 check "report is well-formed with the expected lanes and events; JSON lines parse" '[ $rc -eq 0 ]'
-"$bin" run --report /nonexistent/dir/r.html >/dev/null 2>&1; rc=$?
+"$bin" tour --report /nonexistent/dir/r.html >/dev/null 2>&1; rc=$?
 check "unwritable report gives exit 1" '[ $rc -eq 1 ]'
 
 echo "$pass passed, $fail failed"

@@ -2,7 +2,7 @@
 # The demo realm's RIM equals an independent prediction (tests/tools/predict_rim.py, hashlib only).
 set -u
 bin=$1; src=$2
-got=$("$bin" run | sed -n 's/^  RIM = //p' | head -1)
+got=$("$bin" tour | sed -n 's/^  RIM = //p' | head -1)
 want=$(python3 "$src/tests/tools/predict_rim.py" demo)
 echo "rmmemu RIM:    $got"
 echo "predicted RIM: $want"
