@@ -66,6 +66,7 @@ static void usage(FILE *f)
 		"  --rak-pem FILE --cpak-pem FILE  attestation keys from PEM files (P-384 private keys)\n"
 		"  --inject CALL:STATUS[:COUNT[:SKIP]]  fault injection: the next COUNT (1) calls of CALL after\n"
 		"                      SKIP (0) return STATUS, e.g. --inject DATA_CREATE:ERROR_RTT(2):1:3\n"
+		"  --inject-irq COUNT[:SKIP]  the next COUNT REC entries after SKIP exit at once with RMI_EXIT_IRQ\n"
 		"\n"
 		"exit status: 0 success, 1 a command or expectation failed, 2 usage or configuration error\n");
 }
@@ -85,7 +86,7 @@ struct cli_opts {
 	bool trace, quiet, stop_on_error;
 	const char *inject[RMMEMU_MAX_INJECTIONS];
 	unsigned ninject;
-	const char *trace_json, *report;
+	const char *trace_json, *report, *inject_irq;
 	struct report_sinks sinks;
 };
 
@@ -125,9 +126,21 @@ static int finish_sinks(struct cli_opts *o, struct rmmemu *emu, const char *titl
 	return rc;
 }
 
-/* --inject CALL:STATUS[:COUNT[:SKIP]] becomes the console line "inject CALL STATUS COUNT SKIP". */
+/* --inject CALL:STATUS[:COUNT[:SKIP]] becomes the console line "inject CALL STATUS COUNT SKIP",
+ * --inject-irq COUNT[:SKIP] the line "inject_irq COUNT SKIP". */
 static int apply_injections(const struct cli_opts *o, struct console *c)
 {
+	if (o->inject_irq) {
+		char line[128];
+		snprintf(line, sizeof(line), "inject_irq %s", o->inject_irq);
+		for (char *p = line; *p; p++)
+			if (*p == ':')
+				*p = ' ';
+		if (strlen(o->inject_irq) > 64 || console_exec_line(c, line, "--inject-irq")) {
+			fprintf(stderr, "rmmemu: --inject-irq expects COUNT[:SKIP], got '%s'\n", o->inject_irq);
+			return -1;
+		}
+	}
 	for (unsigned i = 0; i < o->ninject; i++) {
 		char line[256];
 		size_t k = 0;
@@ -147,7 +160,7 @@ static int apply_injections(const struct cli_opts *o, struct console *c)
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
 	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP, O_INJECT,
-	       O_TRACE_JSON, O_REPORT, O_SEED, O_RAK, O_CPAK };
+	       O_TRACE_JSON, O_REPORT, O_SEED, O_RAK, O_CPAK, O_INJECT_IRQ };
 	static const struct option longopts[] = {
 		{ "trace", no_argument, NULL, O_TRACE },     { "quiet", no_argument, NULL, O_QUIET },
 		{ "stop-on-error", no_argument, NULL, O_STOP }, { "dram", required_argument, NULL, O_DRAM },
@@ -156,7 +169,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		{ "help", no_argument, NULL, O_HELP },       { "inject", required_argument, NULL, O_INJECT },
 		{ "trace-json", required_argument, NULL, O_TRACE_JSON }, { "report", required_argument, NULL, O_REPORT },
 		{ "attest-seed", required_argument, NULL, O_SEED }, { "rak-pem", required_argument, NULL, O_RAK },
-		{ "cpak-pem", required_argument, NULL, O_CPAK },
+		{ "cpak-pem", required_argument, NULL, O_CPAK }, { "inject-irq", required_argument, NULL, O_INJECT_IRQ },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool dram_given = false, dev_given = false;
@@ -223,6 +236,13 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			strcpy(dst, optarg);
 			break;
 		}
+		case O_INJECT_IRQ:
+			if (o->inject_irq) {
+				fprintf(stderr, "rmmemu: --inject-irq given twice\n");
+				return -1;
+			}
+			o->inject_irq = optarg;
+			break;
 		case O_TRACE_JSON:
 			o->trace_json = optarg;
 			break;

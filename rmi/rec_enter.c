@@ -208,11 +208,20 @@ void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 		struct rmmemu_event ev = { .kind = RMMEMU_EV_REC_RUN, .addr = g_rec.pa.val };
 		rmm_event(rmm, &ev);
 	}
-	if (rmm->vcpu_ops && rmm->vcpu_ops->run) {
-		rmm->vcpu_ops->run(rmm->vcpu_ctx, rmm, rec, g_rec.pa, &exit_img);
-	} else {
+	bool forced_irq = false;
+	if (rmm->irq_count) {
+		if (rmm->irq_skip) {
+			rmm->irq_skip--;
+		} else {
+			rmm->irq_count--;
+			forced_irq = true;
+		}
+	}
+	if (forced_irq || !rmm->vcpu_ops || !rmm->vcpu_ops->run) {
 		uint64_t reason = RMI_EXIT_IRQ;
 		memcpy(&exit_img.bytes[0], &reason, sizeof(reason));
+	} else {
+		rmm->vcpu_ops->run(rmm->vcpu_ctx, rmm, rec, g_rec.pa, &exit_img);
 	}
 	fill_exit_common(rec, &exit_img);
 	ret = RMI_SUCCESS;

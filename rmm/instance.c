@@ -99,6 +99,14 @@ int rmmemu_inject_rmi_error(struct rmmemu *emu, uint64_t fid, uint64_t x0, unsig
 	return rc;
 }
 
+void rmmemu_inject_irq_exits(struct rmmemu *emu, unsigned skip, unsigned count)
+{
+	pthread_mutex_lock(&emu->rmm.lock);
+	emu->rmm.irq_skip = count ? skip : 0;
+	emu->rmm.irq_count = count;
+	pthread_mutex_unlock(&emu->rmm.lock);
+}
+
 /* An injected result for this call, if a rule says so. */
 static bool injected(struct rmm *rmm, uint64_t fid, uint64_t r[5])
 {

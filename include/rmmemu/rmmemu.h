@@ -194,6 +194,9 @@ int rmmemu_check_invariants(struct rmmemu *emu, char *msg, size_t len);
  */
 #define RMMEMU_MAX_INJECTIONS 16
 int rmmemu_inject_rmi_error(struct rmmemu *emu, uint64_t fid, uint64_t x0, unsigned skip, unsigned count);
+/* The next `count` successful REC entries, after `skip` normal ones, end at once with RMI_EXIT_IRQ
+ * (as if a host interrupt were pending) before the REC runs. count = 0 cancels. */
+void rmmemu_inject_irq_exits(struct rmmemu *emu, unsigned skip, unsigned count);
 
 /*
  * Debug and teaching interface. Not part of the RMM's ABI (a real host can never do this):

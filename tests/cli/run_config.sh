@@ -20,5 +20,9 @@ printf 'realm:\n  vcpus: 1\nmemory:\n  size: 64M\nkernel: %s\nrun:\n  max_exits:
 check "exit budget: exit 1 with the reason" '[ $rc -eq 1 ] && grep -q "exit budget" "$tmp/err"'
 "$bin" run "$tmp/nonexistent.yaml" >/dev/null 2>&1; rc=$?
 check "missing config: exit 2" '[ $rc -eq 2 ]'
+"$bin" run --inject-irq 5:2 "$tmp/r.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
+check "forced IRQ exits: the realm still completes, 5 IRQ exits counted" '[ $rc -eq 0 ] && grep -q "irq 5," "$tmp/err" || { cat "$tmp/err"; false; }'
+"$bin" run --inject-irq x "$tmp/r.yaml" >/dev/null 2>&1; rc=$?
+check "bad --inject-irq: exit 2" '[ $rc -eq 2 ]'
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
