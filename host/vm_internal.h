@@ -23,6 +23,7 @@ struct vcpu {
 	uint64_t run;               /* its RecRun granule (NS) */
 	uint64_t enter_flags;
 	uint64_t enter_gprs[31];
+	uint64_t lrs[RMI_REC_GIC_NUM_LRS];   /* the vGIC list registers this vCPU carries */
 };
 
 struct rmmemu_vm {

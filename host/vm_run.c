@@ -15,6 +15,16 @@
 #define PSCI_SYSTEM_OFF       0x84000008ULL
 #define PSCI_SYSTEM_RESET     0x84000009ULL
 
+/* GICv3 list register fields and the virtual timer's PPI. */
+#define LR_PENDING      (1ULL << 62)
+#define LR_STATE_MASK   (3ULL << 62)
+#define LR_GROUP1       (1ULL << 60)
+#define LR_PRIORITY_A0  (0xA0ULL << 48)
+#define VTIMER_INTID    27ULL
+#define CNT_CTL_ENABLE  1ULL
+#define CNT_CTL_IMASK   2ULL
+#define CNT_CTL_ISTATUS 4ULL
+
 /* PL011 registers the console emulates. */
 #define PL011_DR   0x000
 #define PL011_FR   0x018
@@ -167,6 +177,25 @@ static int apply_ripas(struct rmmemu_vm *vm, uint64_t rec, uint64_t base, uint64
 		}
 	}
 	return 0;
+}
+
+/* The virtual timer as the exit reports it: while it is asserted, vINTID 27 goes into a free list
+ * register (KVM's kvm_realm_timers_update + vGIC flush). */
+static void update_timer_irq(struct vcpu *v, const uint8_t *run, struct rmmemu_vm_run_result *out)
+{
+	uint64_t ctl = exit64(run, RMI_REC_EXIT_CNTV_CTL);
+	bool asserted = (ctl & (CNT_CTL_ENABLE | CNT_CTL_IMASK | CNT_CTL_ISTATUS)) == (CNT_CTL_ENABLE | CNT_CTL_ISTATUS);
+	int slot = -1;
+	for (unsigned i = 0; i < RMI_REC_GIC_NUM_LRS; i++) {
+		if ((v->lrs[i] & 0xFFFFFFFFULL) == VTIMER_INTID && (v->lrs[i] & LR_STATE_MASK))
+			return; /* already pending or active */
+		if (slot < 0 && !(v->lrs[i] & LR_STATE_MASK))
+			slot = (int)i;
+	}
+	if (asserted && slot >= 0) {
+		v->lrs[slot] = LR_PENDING | LR_GROUP1 | LR_PRIORITY_A0 | VTIMER_INTID;
+		out->timer_irqs++;
+	}
 }
 
 static int vcpu_by_mpidr(const struct rmmemu_vm *vm, uint64_t mpidr)
@@ -326,6 +355,7 @@ int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint
 			memset(run, 0, RMI_REC_ENTER_SIZE);
 			memcpy(run + RMI_REC_ENTER_FLAGS, &v->enter_flags, 8);
 			memcpy(run + RMI_REC_ENTER_GPRS, v->enter_gprs, sizeof(v->enter_gprs));
+			memcpy(run + RMI_REC_ENTER_GICV3_LRS, v->lrs, sizeof(v->lrs));
 			if (rmmemu_ns_write(vm->emu, v->run, run, RMI_REC_ENTER_SIZE))
 				return fail(out, "cannot write the RecRun of vCPU %u", i);
 			uint64_t x0 = rmi(vm, SMC_RMI_REC_ENTER, v->rec, v->run, 0, 0, 0, NULL);
@@ -343,6 +373,9 @@ int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint
 			if (rmmemu_ns_read(vm->emu, v->run, run, sizeof(run)))
 				return fail(out, "cannot read the RecRun of vCPU %u", i);
 			total++;
+			for (unsigned k = 0; k < RMI_REC_GIC_NUM_LRS; k++)
+				v->lrs[k] = exit64(run, RMI_REC_EXIT_GICV3_LRS + 8 * k);
+			update_timer_irq(v, run, out);
 			int rc = handle_exit(vm, h, i, run, out);
 			if (rc <= 0)
 				return rc;

@@ -63,6 +63,8 @@ int rmmemu_vm_destroy(struct rmmemu_vm *vm);
  *   SYNC abort at a protected IPA in RAM (a range given to init_ripas) with no DATA -> a granule is
  *     delegated and DATA_CREATE_UNKNOWN maps it (RTTs created as needed), like KVM's fault path;
  *   SYNC WFI/WFE, system register accesses (reads as 0), IRQ, FIQ -> re-enter;
+ *   every exit: the list registers are carried to the next entry, and while the exit reports the
+ *     virtual timer asserted, vINTID 27 is made pending in a free list register (as KVM's vGIC);
  *   PSCI -> CPU_ON/AFFINITY_INFO completed with RMI_PSCI_COMPLETE (CPU_ON starts that vCPU),
  *     CPU_OFF stops the vCPU, SYSTEM_OFF/RESET stop the VM;
  *   RIPAS_CHANGE -> accepted (unless the ripas handler says no): RTT_SET_RIPAS over the range,
@@ -92,7 +94,7 @@ enum rmmemu_vm_stop {
 struct rmmemu_vm_run_result {
 	enum rmmemu_vm_stop stop;
 	uint64_t exits[7];      /* REC exits by RmiRecExitReason */
-	uint64_t mmio, lazy_pages, shared_pages, entries;
+	uint64_t mmio, lazy_pages, shared_pages, entries, timer_irqs;
 	char error[256];        /* for RMMEMU_VM_ERROR */
 };
 
