@@ -422,6 +422,14 @@ static void inject_sea_on_entry(struct emu_vcpu *v)
 	struct rec *rec = v->rec;
 	uint64_t esr_el2 = v->last_abort_esr;
 
+	if (rec->inject_sea_forced) {
+		/* Fault injection: an SEA not tied to an abort, as a data abort with FAR 0. */
+		rec->inject_sea_forced = false;
+		v->last_abort_esr = (EC_DABT_LOW << ESR_EC_SHIFT) | ESR_IL;
+		v->last_abort_far = 0;
+		esr_el2 = v->last_abort_esr;
+	}
+
 	if (!v->el_change.active) {
 		emu_inject_sea(v, esr_el2, v->last_abort_far, rec->pc);
 		return;

@@ -67,6 +67,7 @@ static void usage(FILE *f)
 		"  --inject CALL:STATUS[:COUNT[:SKIP]]  fault injection: the next COUNT (1) calls of CALL after\n"
 		"                      SKIP (0) return STATUS, e.g. --inject DATA_CREATE:ERROR_RTT(2):1:3\n"
 		"  --inject-irq COUNT[:SKIP]  the next COUNT REC entries after SKIP exit at once with RMI_EXIT_IRQ\n"
+		"  --inject-sea COUNT[:SKIP]  the next COUNT REC entries after SKIP deliver an SEA to the realm\n"
 		"\n"
 		"exit status: 0 success, 1 a command or expectation failed, 2 usage or configuration error\n");
 }
@@ -86,7 +87,7 @@ struct cli_opts {
 	bool trace, quiet, stop_on_error;
 	const char *inject[RMMEMU_MAX_INJECTIONS];
 	unsigned ninject;
-	const char *trace_json, *report, *inject_irq;
+	const char *trace_json, *report, *inject_irq, *inject_sea;
 	struct report_sinks sinks;
 };
 
@@ -130,14 +131,18 @@ static int finish_sinks(struct cli_opts *o, struct rmmemu *emu, const char *titl
  * --inject-irq COUNT[:SKIP] the line "inject_irq COUNT SKIP". */
 static int apply_injections(const struct cli_opts *o, struct console *c)
 {
-	if (o->inject_irq) {
+	const char *const specs[2] = { o->inject_irq, o->inject_sea };
+	for (unsigned k = 0; k < 2; k++) {
+		const char *opt = k ? "--inject-sea" : "--inject-irq";
 		char line[128];
-		snprintf(line, sizeof(line), "inject_irq %s", o->inject_irq);
+		if (!specs[k])
+			continue;
+		snprintf(line, sizeof(line), "%s %s", k ? "inject_sea" : "inject_irq", specs[k]);
 		for (char *p = line; *p; p++)
 			if (*p == ':')
 				*p = ' ';
-		if (strlen(o->inject_irq) > 64 || console_exec_line(c, line, "--inject-irq")) {
-			fprintf(stderr, "rmmemu: --inject-irq expects COUNT[:SKIP], got '%s'\n", o->inject_irq);
+		if (strlen(specs[k]) > 64 || console_exec_line(c, line, opt)) {
+			fprintf(stderr, "rmmemu: %s expects COUNT[:SKIP], got '%s'\n", opt, specs[k]);
 			return -1;
 		}
 	}
@@ -160,7 +165,7 @@ static int apply_injections(const struct cli_opts *o, struct console *c)
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
 	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP, O_INJECT,
-	       O_TRACE_JSON, O_REPORT, O_SEED, O_RAK, O_CPAK, O_INJECT_IRQ };
+	       O_TRACE_JSON, O_REPORT, O_SEED, O_RAK, O_CPAK, O_INJECT_IRQ, O_INJECT_SEA };
 	static const struct option longopts[] = {
 		{ "trace", no_argument, NULL, O_TRACE },     { "quiet", no_argument, NULL, O_QUIET },
 		{ "stop-on-error", no_argument, NULL, O_STOP }, { "dram", required_argument, NULL, O_DRAM },
@@ -170,6 +175,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		{ "trace-json", required_argument, NULL, O_TRACE_JSON }, { "report", required_argument, NULL, O_REPORT },
 		{ "attest-seed", required_argument, NULL, O_SEED }, { "rak-pem", required_argument, NULL, O_RAK },
 		{ "cpak-pem", required_argument, NULL, O_CPAK }, { "inject-irq", required_argument, NULL, O_INJECT_IRQ },
+		{ "inject-sea", required_argument, NULL, O_INJECT_SEA },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool dram_given = false, dev_given = false;
@@ -237,12 +243,15 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			break;
 		}
 		case O_INJECT_IRQ:
-			if (o->inject_irq) {
-				fprintf(stderr, "rmmemu: --inject-irq given twice\n");
+		case O_INJECT_SEA: {
+			const char **dst = ch == O_INJECT_IRQ ? &o->inject_irq : &o->inject_sea;
+			if (*dst) {
+				fprintf(stderr, "rmmemu: %s given twice\n", ch == O_INJECT_IRQ ? "--inject-irq" : "--inject-sea");
 				return -1;
 			}
-			o->inject_irq = optarg;
+			*dst = optarg;
 			break;
+		}
 		case O_TRACE_JSON:
 			o->trace_json = optarg;
 			break;

@@ -56,6 +56,7 @@ static const char *const help_text =
 	"trace on|off                        show granule and realm state changes\n"
 	"inject CALL STATUS [COUNT] [SKIP]   make the next COUNT calls of CALL (after SKIP) fail with STATUS\n"
 	"inject_irq COUNT [SKIP]             the next COUNT REC entries (after SKIP) exit with RMI_EXIT_IRQ\n"
+	"inject_sea COUNT [SKIP]             the next COUNT REC entries (after SKIP) deliver an SEA to the realm\n"
 	"echo TEXT                           print TEXT\n"
 	"debug (acting as the realm; no real host can do this):\n"
 	"rim RD, measurement RD SLOT         print the RIM / REM (slot 1..4 = REM0..3)\n"
@@ -719,12 +720,15 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 			return error(c, "inject: '%s' is not an RMI command, or too many rules", t[1]);
 		return 0;
 	}
-	if (!strcmp(cmd, "inject_irq")) {
+	if (!strcmp(cmd, "inject_irq") || !strcmp(cmd, "inject_sea")) {
 		uint64_t count, skip = 0;
 		if ((n != 2 && n != 3) || parse_value(c, t[1], &count) || (n == 3 && parse_value(c, t[2], &skip)) ||
 		    count > 1000000 || skip > 1000000)
-			return error(c, "usage: inject_irq COUNT [SKIP]");
-		rmmemu_inject_irq_exits(c->emu, (unsigned)skip, (unsigned)count);
+			return error(c, "usage: %s COUNT [SKIP]", cmd);
+		if (cmd[7] == 'i')
+			rmmemu_inject_irq_exits(c->emu, (unsigned)skip, (unsigned)count);
+		else
+			rmmemu_inject_sea(c->emu, (unsigned)skip, (unsigned)count);
 		return 0;
 	}
 	if (!strcmp(cmd, "rim") || !strcmp(cmd, "measurement")) {

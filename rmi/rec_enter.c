@@ -217,6 +217,15 @@ void rmi_rec_enter(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 			forced_irq = true;
 		}
 	}
+	if (!forced_irq && rmm->sea_count) {
+		if (rmm->sea_skip) {
+			rmm->sea_skip--;
+		} else {
+			rmm->sea_count--;
+			rec->inject_sea = true;
+			rec->inject_sea_forced = true;
+		}
+	}
 	if (forced_irq || !rmm->vcpu_ops || !rmm->vcpu_ops->run) {
 		uint64_t reason = RMI_EXIT_IRQ;
 		memcpy(&exit_img.bytes[0], &reason, sizeof(reason));

@@ -107,6 +107,14 @@ void rmmemu_inject_irq_exits(struct rmmemu *emu, unsigned skip, unsigned count)
 	pthread_mutex_unlock(&emu->rmm.lock);
 }
 
+void rmmemu_inject_sea(struct rmmemu *emu, unsigned skip, unsigned count)
+{
+	pthread_mutex_lock(&emu->rmm.lock);
+	emu->rmm.sea_skip = count ? skip : 0;
+	emu->rmm.sea_count = count;
+	pthread_mutex_unlock(&emu->rmm.lock);
+}
+
 /* An injected result for this call, if a rule says so. */
 static bool injected(struct rmm *rmm, uint64_t fid, uint64_t r[5])
 {

@@ -108,6 +108,7 @@ struct rec {
 	} last_run_info;
 	bool host_call;
 	bool inject_sea;         /* host asked for an SEA on the last emulated-MMIO abort */
+	bool inject_sea_forced;  /* fault injection: the SEA is not tied to an abort (FAR 0) */
 
 	void *vcpu;             /* vCPU backend state (emu/), NULL until first run */
 

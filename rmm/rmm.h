@@ -74,6 +74,7 @@ struct rmm {
 	} inject[RMMEMU_MAX_INJECTIONS];
 	struct attest_platform *attest;   /* created on the first attestation token */
 	unsigned irq_skip, irq_count;     /* forced IRQ exits (fault injection) */
+	unsigned sea_skip, sea_count;     /* SEAs injected on entry (fault injection) */
 	rmmemu_event_fn event_fn;
 	void *event_ctx;
 	const struct rmm_vcpu_ops *vcpu_ops;

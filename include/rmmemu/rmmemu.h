@@ -197,6 +197,10 @@ int rmmemu_inject_rmi_error(struct rmmemu *emu, uint64_t fid, uint64_t x0, unsig
 /* The next `count` successful REC entries, after `skip` normal ones, end at once with RMI_EXIT_IRQ
  * (as if a host interrupt were pending) before the REC runs. count = 0 cancels. */
 void rmmemu_inject_irq_exits(struct rmmemu *emu, unsigned skip, unsigned count);
+/* The next `count` REC entries, after `skip` normal ones, deliver a synchronous external abort to
+ * the realm at its current PC (a data abort, FAR 0) when it runs (needs the vCPU backend).
+ * count = 0 cancels. */
+void rmmemu_inject_sea(struct rmmemu *emu, unsigned skip, unsigned count);
 
 /*
  * Debug and teaching interface. Not part of the RMM's ABI (a real host can never do this):

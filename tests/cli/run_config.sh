@@ -22,6 +22,8 @@ check "exit budget: exit 1 with the reason" '[ $rc -eq 1 ] && grep -q "exit budg
 check "missing config: exit 2" '[ $rc -eq 2 ]'
 "$bin" run --inject-irq 5:2 "$tmp/r.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
 check "forced IRQ exits: the realm still completes, 5 IRQ exits counted" '[ $rc -eq 0 ] && grep -q "irq 5," "$tmp/err" || { cat "$tmp/err"; false; }'
+"$bin" run --inject-sea 1:10 "$tmp/r.yaml" >"$tmp/out" 2>"$tmp/err"
+check "injected SEA reaches the realm's vector (EC 0x25, FSC 0x10)" 'grep -Eq "UNEXPECTED EXCEPTION kind [0-9]+ ESR 0x96[0-9a-f]{4}10 " "$tmp/out" || { cat "$tmp/out"; false; }'
 "$bin" run --inject-irq x "$tmp/r.yaml" >/dev/null 2>&1; rc=$?
 check "bad --inject-irq: exit 2" '[ $rc -eq 2 ]'
 echo "$pass passed, $fail failed"
