@@ -23,8 +23,7 @@ static int suite_fini(void)
 
 static void show(const struct rh_realm *r)
 {
-	if (r->failed || !rh_payload_passed(r) || env.verbose)
-		fprintf(stderr, "\n--- realm console ---\n%s--- host: %s\n", r->uart, r->err);
+	rh_show(r, env.verbose);
 }
 
 static void test_hello(void)

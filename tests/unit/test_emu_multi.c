@@ -12,8 +12,7 @@
 
 static void show(const struct rh_realm *r)
 {
-	if (r->failed || !rh_payload_passed(r))
-		fprintf(stderr, "\n--- realm console ---\n%s--- host: %s\n", r->uart, r->err);
+	rh_show(r, false);
 }
 
 static struct rh_realm ra, rb, rc;

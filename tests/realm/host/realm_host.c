@@ -654,6 +654,12 @@ bool rh_uart_has(const struct rh_realm *r, const char *s)
 	return strstr(r->uart, s) != NULL;
 }
 
+void rh_show(const struct rh_realm *r, bool verbose)
+{
+	if (r->failed || !rh_payload_passed(r) || verbose)
+		fprintf(stderr, "\n--- realm console ---\n%s--- host: %s\n", r->uart, r->err);
+}
+
 bool rh_payload_passed(const struct rh_realm *r)
 {
 	return !r->failed && rh_uart_has(r, "DONE pass=") && rh_uart_has(r, " fail=0\n") && !rh_uart_has(r, "FAIL");

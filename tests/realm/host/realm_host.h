@@ -104,6 +104,8 @@ bool rh_realm_destroy(struct rh_realm *r);
 bool rh_uart_has(const struct rh_realm *r, const char *s);
 /* "DONE pass=N fail=0" printed and no FAIL line. */
 bool rh_payload_passed(const struct rh_realm *r);
+/* Print the realm's console and the host's error when the run failed (or always when verbose). */
+void rh_show(const struct rh_realm *r, bool verbose);
 uint64_t rh_call(struct rh_env *e, uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		 uint64_t a5, struct rmmemu_smc_result *res);
 
