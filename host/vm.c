@@ -4,12 +4,64 @@
  * as the largest aligned block for RIPAS, level 3 for DATA, RTTs created on RMI_ERROR_RTT.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host/vm_internal.h"
 
 /* ---- host memory ---- */
+
+/* Host memory is one pool per instance, shared by all its VMs: granules a VM keeps in the normal
+ * world (RecRun, parameter and shared pages) must not be handed to another VM. */
+struct host_pool {
+	const struct rmmemu *emu;
+	uint64_t *used;
+	unsigned users;
+	struct host_pool *next;
+};
+static struct host_pool *pools;
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static uint64_t *pool_acquire(const struct rmmemu *emu, uint64_t granules)
+{
+	pthread_mutex_lock(&pools_lock);
+	struct host_pool *p;
+	for (p = pools; p && p->emu != emu; p = p->next)
+		;
+	if (!p && (p = calloc(1, sizeof(*p)))) {
+		p->emu = emu;
+		p->used = calloc((granules + 63) / 64, sizeof(uint64_t));
+		if (!p->used) {
+			free(p);
+			p = NULL;
+		} else {
+			p->next = pools;
+			pools = p;
+		}
+	}
+	if (p)
+		p->users++;
+	pthread_mutex_unlock(&pools_lock);
+	return p ? p->used : NULL;
+}
+
+static void pool_release(const struct rmmemu *emu)
+{
+	pthread_mutex_lock(&pools_lock);
+	for (struct host_pool **pp = &pools; *pp; pp = &(*pp)->next) {
+		struct host_pool *p = *pp;
+		if (p->emu != emu)
+			continue;
+		if (--p->users == 0) {
+			*pp = p->next;
+			free(p->used);
+			free(p);
+		}
+		break;
+	}
+	pthread_mutex_unlock(&pools_lock);
+}
 
 static bool pool_test(const struct rmmemu_vm *vm, uint64_t i) { return vm->used[i / 64] & (1ULL << (i % 64)); }
 static void pool_set(struct rmmemu_vm *vm, uint64_t i, bool v)
@@ -21,7 +73,17 @@ static void pool_set(struct rmmemu_vm *vm, uint64_t i, bool v)
 }
 
 /* `count` contiguous free NS granules starting at a multiple of `align` granules; 0 if none. */
+static uint64_t alloc_granules_locked(struct rmmemu_vm *vm, uint64_t count, uint64_t align);
+
 static uint64_t alloc_granules_aligned(struct rmmemu_vm *vm, uint64_t count, uint64_t align)
+{
+	pthread_mutex_lock(&pools_lock);
+	uint64_t pa = alloc_granules_locked(vm, count, align);
+	pthread_mutex_unlock(&pools_lock);
+	return pa;
+}
+
+static uint64_t alloc_granules_locked(struct rmmemu_vm *vm, uint64_t count, uint64_t align)
 {
 	for (uint64_t pass = 0; pass < 2; pass++) {
 		uint64_t run = 0;
@@ -52,8 +114,10 @@ uint64_t alloc_granules(struct rmmemu_vm *vm, uint64_t count)
 
 void free_granules(struct rmmemu_vm *vm, uint64_t pa, uint64_t count)
 {
+	pthread_mutex_lock(&pools_lock);
 	for (uint64_t k = 0; k < count; k++)
 		pool_set(vm, (pa - vm->pool_base) / GRANULE + k, false);
+	pthread_mutex_unlock(&pools_lock);
 }
 
 /* ---- RMI helpers ---- */
@@ -176,7 +240,7 @@ int rmmemu_vm_create(struct rmmemu *emu, const struct rmmemu_vm_params *p, struc
 	uint64_t base = plat->dram[0].base, n = plat->dram[0].size / GRANULE;
 	vm->pool_base = base;
 	vm->pool_granules = n;
-	vm->used = calloc((n + 63) / 64, sizeof(uint64_t));
+	vm->used = pool_acquire(emu, n);
 	if (!vm->used) {
 		free(vm);
 		return -ENOMEM;
@@ -465,7 +529,7 @@ int rmmemu_vm_destroy(struct rmmemu_vm *vm)
 			free_granules(vm, vm->vcpus[i].run, 1);
 	free(vm->shared);
 	free(vm->rtts);
-	free(vm->used);
+	pool_release(vm->emu);
 	free(vm);
 	return rc;
 }

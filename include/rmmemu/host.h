@@ -40,7 +40,8 @@ struct rmmemu_vm_params {
 };
 
 /* A VM on an instance. Host memory (RD, RTTs, RECs, DATA backing, RMI parameter pages) comes from
- * the instance's DRAM, allocated granule by granule. */
+ * the instance's first DRAM range, granule by granule, from one pool shared by all VMs of the
+ * instance. Destroy the VMs before the instance. */
 int rmmemu_vm_create(struct rmmemu *emu, const struct rmmemu_vm_params *p, struct rmmemu_vm **out);
 /* Before create_realm: hash algorithm (RMMEMU_HASH_*) and Realm Personalization Value. */
 int rmmemu_vm_configure(struct rmmemu_vm *vm, unsigned hash_algo, const uint8_t rpv[64]);

@@ -138,6 +138,33 @@ static void test_two_realms_and_ipa_sizes(void)
 	}
 }
 
+/* Two VMs on one instance take host memory from one pool: their normal-world pages never overlap. */
+static void test_shared_pool(void)
+{
+	struct rmmemu_vm *a, *b;
+	struct rmmemu_vm_params p = { .ipa_bits = 33, .nr_vcpus = 1 };
+	uint8_t page[4096] = { 0 };
+	CU_ASSERT_EQUAL_FATAL(rmmemu_vm_create(emu, &p, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(rmmemu_vm_create(emu, &p, &b), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_create_realm(a), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_create_realm(b), 0);
+	/* Each keeps an NS parameter page; B's realm objects must not land on A's pages and
+	 * vice versa: interleave their work and check both realms stay consistent. */
+	for (unsigned i = 0; i < 8; i++) {
+		CU_ASSERT_EQUAL(rmmemu_vm_populate(a, 0x80000000 + i * 4096ULL, page, sizeof(page), true), 0);
+		CU_ASSERT_EQUAL(rmmemu_vm_populate(b, 0x80000000 + i * 4096ULL, page, sizeof(page), true), 0);
+	}
+	CU_ASSERT_EQUAL(rmmemu_vm_finalize_vcpu(a, 0, 0x80000000, NULL), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_finalize_vcpu(b, 0, 0x80000000, NULL), 0);
+	CU_ASSERT_NOT_EQUAL(rmmemu_vm_rd(a), rmmemu_vm_rd(b));
+	assert_invariants();
+	CU_ASSERT_EQUAL(rmmemu_vm_destroy(a), 0);
+	/* B still works after A gave its pages back, and the same RIM as A would have had. */
+	CU_ASSERT_EQUAL(rmmemu_vm_activate(b), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_destroy(b), 0);
+	assert_all_undelegated();
+}
+
 static void test_bad_params(void)
 {
 	struct rmmemu_vm *vm;
@@ -166,6 +193,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("host_vm", setup, teardown);
 	CU_add_test(s, "realm life cycle through the reference host", test_lifecycle);
 	CU_add_test(s, "two realms per instance, IPA widths 32..48", test_two_realms_and_ipa_sizes);
+	CU_add_test(s, "one host memory pool per instance", test_shared_pool);
 	CU_add_test(s, "bad parameters and wrong order", test_bad_params);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
