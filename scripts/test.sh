@@ -9,7 +9,6 @@ for kind in release asan; do
     dir=build; [ "$kind" = asan ] && dir=build-asan
     echo "=== tests ($kind) ==="
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp":print_suppressions=0 \
         ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" || status=1
 done
 exit $status

@@ -5,7 +5,8 @@ set -u
 bin=$1; src=$2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 if ! bash "$src/scripts/fetch-kernel.sh" >"$tmp/fetch" 2>&1; then
-    cat "$tmp/fetch"; echo "0 passed, 1 failed"; exit 1
+    # The kernel comes from Debian's mirror: without it the test cannot run (reported as skipped).
+    cat "$tmp/fetch"; echo "SKIPPED: the Debian arm64 kernel could not be fetched"; exit 77
 fi
 "$bin" run "$src/configs/linux-debian.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
 fail=0; pass=0
