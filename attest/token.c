@@ -27,6 +27,7 @@ struct attest_platform {
 	uint8_t rak_cose_key[ATTEST_COSE_KEY_SIZE];  /* the realm public key claim */
 	uint8_t *platform_token;
 	size_t platform_token_len;
+	struct rmmemu_platform_claims claims;   /* overrides of the simulated claims */
 };
 
 /* ---- simulated platform claims ---- */
@@ -235,8 +236,12 @@ static int platform_claims(const struct attest_platform *p, uint8_t **out, size_
 	uint8_t signer[32], mval[32];
 	char text[96];
 
+	const struct rmmemu_platform_claims *cl = &p->claims;
 	sha256(p->rak_cose_key, sizeof(p->rak_cose_key), challenge);
-	sha256(SIM_IMPL_ID_TEXT, strlen(SIM_IMPL_ID_TEXT), impl_id);
+	if (cl->implementation_id_set)
+		memcpy(impl_id, cl->implementation_id, sizeof(impl_id));
+	else
+		sha256(SIM_IMPL_ID_TEXT, strlen(SIM_IMPL_ID_TEXT), impl_id);
 	inst_id[0] = 0x01;   /* EAT UEID type RAND; then the hash of the CPAK public key */
 	sha256(p->cpak.pub, sizeof(p->cpak.pub), inst_id + 1);
 	sha256(SIM_SIGNER_TEXT, strlen(SIM_SIGNER_TEXT), signer);
@@ -247,19 +252,27 @@ static int platform_claims(const struct attest_platform *p, uint8_t **out, size_
 	cb_put_int(&b, map, CCA_PLATFORM_IMPLEMENTATION_ID, cb_bytes(&b, impl_id, sizeof(impl_id)));
 	cb_put_int(&b, map, CCA_PLATFORM_INSTANCE_ID, cb_bytes(&b, inst_id, sizeof(inst_id)));
 	cb_put_int(&b, map, CCA_PLATFORM_CONFIG, cb_bytes(&b, sim_config, sizeof(sim_config)));
-	cb_put_int(&b, map, CCA_PLATFORM_LIFECYCLE, cb_uint(&b, SIM_LIFECYCLE));
+	cb_put_int(&b, map, CCA_PLATFORM_LIFECYCLE, cb_uint(&b, cl->lifecycle_set ? cl->lifecycle : SIM_LIFECYCLE));
 	cb_put_int(&b, map, CCA_PLATFORM_HASH_ALGO_ID, cb_text(&b, SIM_HASH_ALGO));
-	cb_put_int(&b, map, CCA_PLATFORM_VERIFICATION_SERVICE, cb_text(&b, SIM_VERIFICATION_URL));
+	cb_put_int(&b, map, CCA_PLATFORM_VERIFICATION_SERVICE,
+		   cb_text(&b, cl->verification_service[0] ? cl->verification_service : SIM_VERIFICATION_URL));
 
-	sw = cb_array(&b, sizeof(sim_sw) / sizeof(sim_sw[0]));
-	for (size_t i = 0; i < sizeof(sim_sw) / sizeof(sim_sw[0]); i++) {
+	size_t nsw = cl->num_sw ? cl->num_sw : sizeof(sim_sw) / sizeof(sim_sw[0]);
+	sw = cb_array(&b, nsw);
+	for (size_t i = 0; i < nsw; i++) {
 		cbor_item_t *c = cb_map(&b, 5);
+		const char *type = cl->num_sw ? cl->sw[i].type : sim_sw[i].type;
+		const char *version = cl->num_sw ? cl->sw[i].version : sim_sw[i].version;
 
-		snprintf(text, sizeof(text), "rmmemu simulated %s image", sim_sw[i].type);
-		sha256(text, strlen(text), mval);
-		cb_put_int(&b, c, CCA_SW_COMP_TYPE, cb_text(&b, sim_sw[i].type));
+		if (cl->num_sw) {
+			memcpy(mval, cl->sw[i].measurement, sizeof(mval));
+		} else {
+			snprintf(text, sizeof(text), "rmmemu simulated %s image", type);
+			sha256(text, strlen(text), mval);
+		}
+		cb_put_int(&b, c, CCA_SW_COMP_TYPE, cb_text(&b, type));
 		cb_put_int(&b, c, CCA_SW_COMP_MEASUREMENT_VALUE, cb_bytes(&b, mval, sizeof(mval)));
-		cb_put_int(&b, c, CCA_SW_COMP_VERSION, cb_text(&b, sim_sw[i].version));
+		cb_put_int(&b, c, CCA_SW_COMP_VERSION, cb_text(&b, version));
 		cb_put_int(&b, c, CCA_SW_COMP_SIGNER_ID, cb_bytes(&b, signer, sizeof(signer)));
 		cb_put_int(&b, c, CCA_SW_COMP_HASH_ALGO_ID, cb_text(&b, SIM_HASH_ALGO));
 		cb_push(&b, sw, c);
@@ -281,6 +294,25 @@ static int platform_finish_init(struct attest_platform *p)
 				       &p->platform_token_len);
 	free(claims);
 	return ret;
+}
+
+int attest_platform_set_claims(struct attest_platform *p, const struct rmmemu_platform_claims *claims)
+{
+	if (!p || (claims && claims->num_sw > RMMEMU_MAX_SW_COMPONENTS))
+		return ATTEST_E_INVAL;
+	if (claims)
+		p->claims = *claims;
+	else
+		memset(&p->claims, 0, sizeof(p->claims));
+	p->claims.verification_service[sizeof(p->claims.verification_service) - 1] = '\0';
+	for (unsigned i = 0; i < p->claims.num_sw; i++) {
+		p->claims.sw[i].type[sizeof(p->claims.sw[i].type) - 1] = '\0';
+		p->claims.sw[i].version[sizeof(p->claims.sw[i].version) - 1] = '\0';
+	}
+	free(p->platform_token);
+	p->platform_token = NULL;
+	p->platform_token_len = 0;
+	return platform_finish_init(p);
 }
 
 int attest_platform_init_seed(struct attest_platform **pp, const uint8_t seed[ATTEST_SEED_SIZE])

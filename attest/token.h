@@ -91,6 +91,9 @@ int attest_platform_init_pem(struct attest_platform **p, const char *rak_pem, co
 
 void attest_platform_free(struct attest_platform *p);
 
+/* Replace the platform token's claims (NULL or unset fields: built-in values) and sign it again. */
+int attest_platform_set_claims(struct attest_platform *p, const struct rmmemu_platform_claims *claims);
+
 enum attest_key_id { ATTEST_KEY_CPAK = 0, ATTEST_KEY_RAK = 1 };
 
 /* Public key (SEC1 uncompressed, ATTEST_EC_POINT_SIZE bytes) of the CPAK or the RAK. */

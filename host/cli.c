@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attest/token.h"
 #include "host/cli.h"
 #include "host/console.h"
 #include "host/demo.h"
@@ -47,7 +48,8 @@ static void usage(FILE *f)
 		"  scenario [-v] FILE...  run RMI scenario files (YAML: calls and expected results)\n"
 		"  measure CONFIG      build the realm of a YAML configuration (no run) and print its RIM\n"
 		"  token show FILE     decode a CCA attestation token to JSON (claims named as in the spec)\n"
-		"  token verify FILE [--cpak PEM]  check both signatures, the RAK binding and the claims\n"
+		"  token verify FILE [--cpak PEM | --seed HEX]  check both signatures, the RAK binding and\n"
+		"                      the claims (CPAK: default seed's, a PEM file's or HEX seed's)\n"
 		"  version             print the version and the RMI ABI implemented\n"
 		"\n"
 		"options (run, tour, console):\n"
@@ -301,10 +303,14 @@ static const char *stop_name(enum rmmemu_vm_stop s)
 	return (unsigned)s < 5 ? n[s] : "?";
 }
 
-/* Host side of the demo realm: it hands over its attestation token through shared memory. */
+/* Host side of the token hand-over (RSI_HOST_CALL imm DEMO_HOSTCALL_TOKEN, X1 = shared IPA of the
+ * token, X2 = its length): the host decodes the token and verifies it with the platform's CPAK. */
 struct demo_host {
 	struct rmmemu_vm *vm;
-	bool token_ok;
+	FILE *out;
+	const char *tag;
+	uint8_t cpak[ATTEST_EC_POINT_SIZE];
+	bool token_ok, token_bad;
 };
 
 static void demo_host_call(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs[31])
@@ -317,21 +323,37 @@ static void demo_host_call(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs
 		return;
 	uint64_t len = gprs[2];
 	fflush(stdout);
+	gprs[0] = 1;
+	d->token_bad = true;
 	if (len > sizeof(tok) || rmmemu_vm_read_shared(d->vm, gprs[1], tok, len)) {
-		fprintf(stderr, "rmmemu: the realm's token is not in shared memory\n");
-		gprs[0] = 1;
+		fprintf(d->out, "%s the realm's token is not in shared memory\n", d->tag);
 		return;
 	}
-	printf("[host] the realm shared its attestation token (%llu bytes); decoded:\n", (unsigned long long)len);
-	if (token_show_json(stdout, tok, len, err, sizeof(err)) ||
-	    token_verify(tok, len, NULL, err, sizeof(err))) {
-		printf("[host] token check FAILED: %s\n", err);
-		gprs[0] = 1;
+	fprintf(d->out, "%s the realm shared its attestation token (%llu bytes); decoded:\n", d->tag,
+		(unsigned long long)len);
+	if (token_show_json(d->out, tok, len, err, sizeof(err)) ||
+	    token_verify_with_cpak(tok, len, d->cpak, NULL, err, sizeof(err))) {
+		fprintf(d->out, "%s token check FAILED: %s\n", d->tag, err);
 		return;
 	}
-	printf("[host] token verified: platform and realm signatures, RAK binding, claims\n");
+	fprintf(d->out, "%s token verified: platform and realm signatures, RAK binding, claims\n", d->tag);
 	d->token_ok = true;
+	d->token_bad = false;
 	gprs[0] = 0;
+}
+
+/* The CPAK public key of a platform configuration (seed-derived or from the PEM file). */
+static int platform_cpak(const struct rmmemu_platform_config *p, uint8_t cpak[ATTEST_EC_POINT_SIZE])
+{
+	char err[256];
+	if (p->cpak_pem[0]) {
+		if (token_cpak_from_pem(p->cpak_pem, cpak, err, sizeof(err))) {
+			fprintf(stderr, "rmmemu run: CPAK: %s\n", err);
+			return -1;
+		}
+		return 0;
+	}
+	return token_cpak_from_seed(p->attest_seed_set ? p->attest_seed : attest_default_seed, cpak);
 }
 
 /* Build a configured realm as KVM + kvmtool do and run it on the vCPU; the realm's console goes to
@@ -378,10 +400,12 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 		fprintf(rep, "%02x", rim[i]);
 	fprintf(rep, "), activated; running it:\n");
 	fflush(rep);
-	struct demo_host d = { .vm = b.vm };
+	struct demo_host d = { .vm = b.vm, .out = rep, .tag = demo ? "[host]" : "rmmemu:" };
 	struct rmmemu_vm_handlers h = { .host_call = demo_host_call, .ctx = &d };
 	struct rmmemu_vm_run_result r;
-	rmmemu_vm_run(b.vm, demo ? &h : NULL, cfg->max_exits, &r);
+	if (platform_cpak(&cfg->platform, d.cpak))
+		memset(d.cpak, 0, sizeof(d.cpak));   /* no valid key: every token check fails */
+	rmmemu_vm_run(b.vm, &h, cfg->max_exits, &r);
 	fflush(stdout);
 	fprintf(rep, "%s the realm stopped: %s%s%s; %llu REC entries, %llu MMIO, %llu pages populated on demand, "
 		     "%llu shared; exits: sync %llu, irq %llu, psci %llu, ripas %llu, host call %llu\n",
@@ -391,7 +415,7 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 		(unsigned long long)r.exits[RMI_EXIT_SYNC], (unsigned long long)r.exits[RMI_EXIT_IRQ],
 		(unsigned long long)r.exits[RMI_EXIT_PSCI], (unsigned long long)r.exits[RMI_EXIT_RIPAS_CHANGE],
 		(unsigned long long)r.exits[RMI_EXIT_HOST_CALL]);
-	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || (demo && !d.token_ok)) ? 1 : 0;
+	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || (demo && !d.token_ok) || d.token_bad) ? 1 : 0;
 	if (rmmemu_vm_destroy(b.vm)) {
 		fprintf(stderr, "rmmemu run: teardown failed\n");
 		rc = 1;
@@ -575,19 +599,32 @@ static int cmd_measure(int argc, char **argv)
 	return rc;
 }
 
-/* rmmemu token show|verify FILE [--cpak PEM] */
+/* rmmemu token show|verify FILE [--cpak PEM | --seed HEX] */
 static int cmd_token(int argc, char **argv)
 {
-	const char *cpak = NULL;
+	const char *cpak = NULL, *seed = NULL;
+	uint8_t *tok, pub[ATTEST_EC_POINT_SIZE], seed_bytes[ATTEST_SEED_SIZE];
 	if (argc == 5 && !strcmp(argv[3], "--cpak")) {
 		cpak = argv[4];
 		argc = 3;
+	} else if (argc == 5 && !strcmp(argv[3], "--seed")) {
+		seed = argv[4];
+		argc = 3;
+		bool ok = strlen(seed) == 2 * ATTEST_SEED_SIZE;
+		for (unsigned i = 0; ok && i < ATTEST_SEED_SIZE; i++) {
+			char two[3] = { seed[2 * i], seed[2 * i + 1], 0 }, *end;
+			seed_bytes[i] = (uint8_t)strtoul(two, &end, 16);
+			ok = !*end && two[0] != '-' && two[0] != '+' && two[0] != ' ';
+		}
+		if (!ok) {
+			fprintf(stderr, "rmmemu token: --seed expects 64 hex digits\n");
+			return 2;
+		}
 	}
 	if (argc != 3 || (strcmp(argv[1], "show") && strcmp(argv[1], "verify"))) {
-		fprintf(stderr, "usage: rmmemu token show FILE | rmmemu token verify FILE [--cpak PEM]\n");
+		fprintf(stderr, "usage: rmmemu token show FILE | rmmemu token verify FILE [--cpak PEM | --seed HEX]\n");
 		return 2;
 	}
-	uint8_t *tok, pub[ATTEST_EC_POINT_SIZE];
 	size_t len;
 	char err[256];
 	if (token_read_file(argv[2], &tok, &len, err, sizeof(err))) {
@@ -602,7 +639,9 @@ static int cmd_token(int argc, char **argv)
 		fprintf(stderr, "rmmemu token: %s\n", err);
 		return 2;
 	} else {
-		rc = token_verify_with_cpak(tok, len, cpak ? pub : NULL, stdout, err, sizeof(err));
+		if (seed)
+			token_cpak_from_seed(seed_bytes, pub);
+		rc = token_verify_with_cpak(tok, len, cpak || seed ? pub : NULL, stdout, err, sizeof(err));
 		if (!rc)
 			printf("token OK\n");
 	}

@@ -165,8 +165,78 @@ static int parse_seed(const char *s, uint8_t out[32])
 	return 0;
 }
 
+static int sw_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	struct rmmemu_platform_claims *c = &cfg->platform.claims;
+	unsigned i = c->num_sw - 1;
+	if (!strcmp(key, "type"))
+		return copy_str(p, v, "platform.attest.claims.sw_components.type", c->sw[i].type, sizeof(c->sw[i].type));
+	if (!strcmp(key, "version"))
+		return copy_str(p, v, "platform.attest.claims.sw_components.version", c->sw[i].version,
+				sizeof(c->sw[i].version));
+	if (!strcmp(key, "measurement")) {
+		const char *s = str(p, v, "platform.attest.claims.sw_components.measurement");
+		if (!s)
+			return -1;
+		if (parse_seed(s, c->sw[i].measurement))
+			return perr(p, v, "platform.attest.claims.sw_components.measurement: 64 hex digits (SHA-256) expected");
+		return 0;
+	}
+	return perr(p, k, "platform.attest.claims.sw_components: unknown key '%s' (type, version, measurement)", key);
+}
+
+static int claims_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
+{
+	struct rmmemu_platform_claims *c = &cfg->platform.claims;
+	uint64_t n;
+	if (!strcmp(key, "implementation_id")) {
+		const char *s = str(p, v, "platform.attest.claims.implementation_id");
+		if (!s)
+			return -1;
+		if (parse_seed(s, c->implementation_id))
+			return perr(p, v, "platform.attest.claims.implementation_id: 64 hex digits (32 bytes) expected");
+		c->implementation_id_set = true;
+		return 0;
+	}
+	if (!strcmp(key, "lifecycle")) {
+		if (num(p, v, "platform.attest.claims.lifecycle", 0, 0xffff, &n))
+			return -1;
+		c->lifecycle = (uint16_t)n;
+		c->lifecycle_set = true;
+		return 0;
+	}
+	if (!strcmp(key, "verification_service"))
+		return copy_str(p, v, "platform.attest.claims.verification_service", c->verification_service,
+				sizeof(c->verification_service));
+	if (!strcmp(key, "sw_components")) {
+		if (!v || v->type != YAML_SEQUENCE_NODE)
+			return perr(p, v, "platform.attest.claims.sw_components: expected a list of {type, version, measurement}");
+		c->num_sw = 0;
+		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			if (c->num_sw >= RMMEMU_MAX_SW_COMPONENTS)
+				return perr(p, v, "platform.attest.claims.sw_components: at most %d entries",
+					    RMMEMU_MAX_SW_COMPONENTS);
+			yaml_node_t *e = nd(p, *it);
+			c->num_sw++;
+			memset(&c->sw[c->num_sw - 1], 0, sizeof(c->sw[0]));
+			if (each(p, e, "platform.attest.claims.sw_components entry", sw_kv, cfg))
+				return -1;
+			if (!c->sw[c->num_sw - 1].type[0])
+				return perr(p, e, "platform.attest.claims.sw_components: every entry needs a type");
+		}
+		if (!c->num_sw)
+			return perr(p, v, "platform.attest.claims.sw_components: the list must not be empty");
+		return 0;
+	}
+	return perr(p, k,
+		    "platform.attest.claims: unknown key '%s' (implementation_id, lifecycle, verification_service, sw_components)",
+		    key);
+}
+
 static int attest_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
 {
+	if (!strcmp(key, "claims"))
+		return each(p, v, "platform.attest.claims", claims_kv, cfg);
 	if (!strcmp(key, "seed")) {
 		const char *s = str(p, v, "platform.attest.seed");
 		if (!s)
@@ -180,7 +250,7 @@ static int attest_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node
 		return copy_str(p, v, "platform.attest.rak_pem", cfg->platform.rak_pem, sizeof(cfg->platform.rak_pem));
 	if (!strcmp(key, "cpak_pem"))
 		return copy_str(p, v, "platform.attest.cpak_pem", cfg->platform.cpak_pem, sizeof(cfg->platform.cpak_pem));
-	return perr(p, k, "platform.attest: unknown key '%s' (seed, rak_pem, cpak_pem)", key);
+	return perr(p, k, "platform.attest: unknown key '%s' (seed, rak_pem, cpak_pem, claims)", key);
 }
 
 static int platform_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)

@@ -17,7 +17,11 @@ int rmm_attest_token(struct rmm *rmm, const struct rd *rd, const uint8_t challen
 		} else {
 			rc = attest_platform_init_seed(&rmm->attest, c->attest_seed_set ? c->attest_seed : attest_default_seed);
 		}
+		if (!rc && (c->claims.implementation_id_set || c->claims.lifecycle_set ||
+			    c->claims.verification_service[0] || c->claims.num_sw))
+			rc = attest_platform_set_claims(rmm->attest, &c->claims);
 		if (rc) {
+			attest_platform_free(rmm->attest);
 			rmm->attest = NULL;
 			return -1;
 		}

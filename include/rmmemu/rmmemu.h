@@ -34,6 +34,22 @@ struct rmmemu_range {
 	uint64_t size;
 };
 
+/* Claims of the simulated platform's attestation token; unset fields keep the built-in values. */
+#define RMMEMU_MAX_SW_COMPONENTS 8
+struct rmmemu_platform_claims {
+	bool implementation_id_set;
+	uint8_t implementation_id[32];
+	bool lifecycle_set;
+	uint16_t lifecycle;                 /* PSA lifecycle, e.g. 0x3000 secured */
+	char verification_service[128];     /* "" = built-in URL */
+	unsigned num_sw;                    /* 0 = the built-in firmware list */
+	struct {
+		char type[32];              /* "RMM", "AP_BL31", ... */
+		char version[16];
+		uint8_t measurement[32];    /* SHA-256 of the component */
+	} sw[RMMEMU_MAX_SW_COMPONENTS];
+};
+
 /* Description of the simulated platform. Fill with rmmemu_platform_default() and adjust. */
 struct rmmemu_platform_config {
 	/* DRAM: granules the host may delegate. Memory is committed only when touched. */
@@ -68,6 +84,7 @@ struct rmmemu_platform_config {
 	bool attest_seed_set;
 	char rak_pem[256];
 	char cpak_pem[256];
+	struct rmmemu_platform_claims claims;
 };
 
 /* Error codes of the non-SMC API (negative return values). */

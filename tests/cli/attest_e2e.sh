@@ -85,6 +85,16 @@ if command -v openssl >/dev/null 2>&1; then
     "$py" "$src/tests/unit/verify_token.py" "$tmp/token2.cbor" --cpak-pem "$tmp/cpak.pem" >"$tmp/py2" 2>&1; rc=$?
     check "independent verification with the CPAK PEM" '[ $rc -eq 0 ] || { cat "$tmp/py2"; false; }'
 fi
+# A platform with its own seed: `token verify --seed` trusts that seed's CPAK.
+seed=$(printf '5e%.0s' $(seq 32))
+sed -i "s|$tmp/token[0-9]*.cbor|$tmp/token3.cbor|" "$tmp/s.rmi"
+"$bin" console --stop-on-error --attest-seed "$seed" "$tmp/s.rmi" >"$tmp/out3" 2>&1
+"$bin" token verify "$tmp/token3.cbor" --seed "$seed" >/dev/null 2>&1; rc=$?
+check "token of a seeded platform verifies with --seed" '[ $rc -eq 0 ]'
+"$bin" token verify "$tmp/token3.cbor" --seed "$(printf '5f%.0s' $(seq 32))" >/dev/null 2>&1; rc=$?
+check "...and not with another seed" '[ $rc -eq 1 ]'
+"$bin" token verify "$tmp/token3.cbor" --seed 12zz >/dev/null 2>&1; rc=$?
+check "a bad --seed gives exit 2" '[ $rc -eq 2 ]'
 "$bin" tour --rak-pem /dev/null >/dev/null 2>&1; rc=$?
 check "--rak-pem without --cpak-pem gives exit 2" '[ $rc -eq 2 ]'
 "$bin" tour --attest-seed 1234 >/dev/null 2>&1; rc=$?

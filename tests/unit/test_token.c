@@ -612,29 +612,71 @@ static void test_threads(void)
 	}
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-static void test_timing(void)
+/* Configured platform claims replace the simulated ones; the token stays valid for both verifiers. */
+static void test_claims(void)
 {
 	static uint8_t tok[ATTEST_CCA_TOKEN_MAX_SIZE];
 	struct attest_platform *p = NULL;
-	double t0, t1, t2;
-	const int rounds = 20;
+	struct rmmemu_platform_claims cl;
+	char *buf = NULL, err[256], path[512], seed[65], impl[65], meas[65];
+	size_t size = 0, n;
+	FILE *f;
 
-	t0 = now_ms();
-	CU_ASSERT_EQUAL_FATAL(attest_platform_init_seed(&p, seed_b), ATTEST_OK);
-	t1 = now_ms();
-	for (int i = 0; i < rounds; i++)
-		make_token(p, i % 2 ? HASH_SHA_512 : HASH_SHA_256, tok, sizeof(tok));
-	t2 = now_ms();
-	printf("\n    platform init %.2f ms, CCA token %.2f ms each ", t1 - t0, (t2 - t1) / rounds);
-	CU_ASSERT((t2 - t1) / rounds < 1000.0);
+	memset(&cl, 0, sizeof(cl));
+	cl.implementation_id_set = true;
+	for (unsigned i = 0; i < 32; i++)
+		cl.implementation_id[i] = (uint8_t)(0xc0 + i);
+	cl.lifecycle_set = true;
+	cl.lifecycle = 0x3003;
+	snprintf(cl.verification_service, sizeof(cl.verification_service), "https://veraison.example/");
+	cl.num_sw = 2;
+	snprintf(cl.sw[0].type, sizeof(cl.sw[0].type), "BL2");
+	snprintf(cl.sw[0].version, sizeof(cl.sw[0].version), "2.9.0");
+	memset(cl.sw[0].measurement, 0x5a, 32);
+	snprintf(cl.sw[1].type, sizeof(cl.sw[1].type), "RMM");
+	snprintf(cl.sw[1].version, sizeof(cl.sw[1].version), "1.0-rel0");
+	memset(cl.sw[1].measurement, 0xa5, 32);
+
+	CU_ASSERT_EQUAL_FATAL(attest_platform_init_seed(&p, seed_a), ATTEST_OK);
+	CU_ASSERT_EQUAL_FATAL(attest_platform_set_claims(p, &cl), ATTEST_OK);
+	n = make_token(p, HASH_SHA_256, tok, sizeof(tok));
+	CU_ASSERT_EQUAL(token_verify_with_cpak(tok, n, attest_platform_pub(p, ATTEST_KEY_CPAK), NULL, err,
+					       sizeof(err)), 0);
+	f = open_memstream(&buf, &size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(token_show_json(f, tok, n, err, sizeof(err)), 0);
+	fclose(f);
+	hex(cl.implementation_id, 32, impl);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, impl));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"cca-platform-lifecycle\": 12291"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"cca-platform-verification-service\": \"https://veraison.example/\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"component-type\": \"BL2\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\"version\": \"1.0-rel0\""));
+	hex(cl.sw[1].measurement, 32, meas);
+	CU_ASSERT_PTR_NOT_NULL(strstr(buf, meas));
+	/* Only the configured components: the built-in list is gone. */
+	CU_ASSERT_PTR_NULL(strstr(buf, "AP_BL31"));
+	free(buf);
+
+	snprintf(path, sizeof(path), "%s/claims.cbor", tmpdir);
+	write_file(path, tok, n);
+	hex(seed_a, sizeof(seed_a), seed);
+	CU_ASSERT_EQUAL(run_python(path, "--seed", seed, "--quiet", NULL), 0);
+	unlink(path);
+
+	/* Too many components is refused; NULL restores the built-in claims. */
+	cl.num_sw = RMMEMU_MAX_SW_COMPONENTS + 1;
+	CU_ASSERT_EQUAL(attest_platform_set_claims(p, &cl), ATTEST_E_INVAL);
+	CU_ASSERT_EQUAL(attest_platform_set_claims(p, NULL), ATTEST_OK);
+	n = make_token(p, HASH_SHA_256, tok, sizeof(tok));
+	buf = NULL;
+	f = open_memstream(&buf, &size);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(token_show_json(f, tok, n, err, sizeof(err)), 0);
+	fclose(f);
+	CU_ASSERT_PTR_NULL(strstr(buf, "\"BL2\""));
+	CU_ASSERT_PTR_NULL(strstr(buf, impl));
+	free(buf);
 	attest_platform_free(p);
 }
 
@@ -699,7 +741,7 @@ int main(void)
 	    CU_add_test(suite, "Python verifier, SHA-256 realm", test_python_sha256) == NULL ||
 	    CU_add_test(suite, "Python verifier, SHA-512 realm", test_python_sha512) == NULL ||
 	    CU_add_test(suite, "threads share a platform", test_threads) == NULL ||
-	    CU_add_test(suite, "timing", test_timing) == NULL) {
+	    CU_add_test(suite, "configured platform claims", test_claims) == NULL) {
 		CU_cleanup_registry();
 		return 1;
 	}
