@@ -394,11 +394,17 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	uint8_t rim[64];
 	int n = rmmemu_vm_measurement(b.vm, 0, rim);
 	FILE *rep = demo ? stdout : stderr;
-	fprintf(rep, "%s realm %s: %u-bit IPA, %u vCPU(s), built and measured (RIM ", demo ? "[host]" : "rmmemu:",
-		cfg->path, rmmemu_vm_ipa_bits(b.vm), cfg->vcpus);
-	for (int i = 0; i < n; i++)
-		fprintf(rep, "%02x", rim[i]);
-	fprintf(rep, "), activated; running it:\n");
+	if (cfg->uapi == 12) {
+		fprintf(rep, "%s realm %s: %u-bit IPA, %u vCPU(s), memslot populated (KVM v12 uAPI: RECs and "
+			     "activation on the first run); running it:\n", demo ? "[host]" : "rmmemu:", cfg->path,
+			rmmemu_vm_ipa_bits(b.vm), cfg->vcpus);
+	} else {
+		fprintf(rep, "%s realm %s: %u-bit IPA, %u vCPU(s), built and measured (RIM ", demo ? "[host]" : "rmmemu:",
+			cfg->path, rmmemu_vm_ipa_bits(b.vm), cfg->vcpus);
+		for (int i = 0; i < n; i++)
+			fprintf(rep, "%02x", rim[i]);
+		fprintf(rep, "), activated; running it:\n");
+	}
 	fflush(rep);
 	struct demo_host d = { .vm = b.vm, .out = rep, .tag = demo ? "[host]" : "rmmemu:" };
 	struct rmmemu_vm_handlers h = { .host_call = demo_host_call, .ctx = &d };
@@ -415,6 +421,12 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 		(unsigned long long)r.exits[RMI_EXIT_SYNC], (unsigned long long)r.exits[RMI_EXIT_IRQ],
 		(unsigned long long)r.exits[RMI_EXIT_PSCI], (unsigned long long)r.exits[RMI_EXIT_RIPAS_CHANGE],
 		(unsigned long long)r.exits[RMI_EXIT_HOST_CALL]);
+	if (cfg->uapi == 12 && (n = rmmemu_vm_measurement(b.vm, 0, rim)) > 0) {
+		fprintf(rep, "%s RIM (measured up to the activation on the first run) ", demo ? "[host]" : "rmmemu:");
+		for (int i = 0; i < n; i++)
+			fprintf(rep, "%02x", rim[i]);
+		fprintf(rep, "\n");
+	}
 	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || (demo && !d.token_ok) || d.token_bad) ? 1 : 0;
 	if (rmmemu_vm_destroy(b.vm)) {
 		fprintf(stderr, "rmmemu run: teardown failed\n");
@@ -570,6 +582,9 @@ static int cmd_measure(int argc, char **argv)
 		fprintf(stderr, "rmmemu measure: %s\n", err);
 		return 2;
 	}
+	/* The v12 flow issues the same RMI calls in the same order (so the same RIM) but activates only
+	 * on the first run: measure with the explicit v10 flow. */
+	cfg.uapi = 10;
 	struct rmmemu *emu = rmmemu_create(&cfg.platform, err, sizeof(err));
 	if (!emu) {
 		fprintf(stderr, "rmmemu measure: %s: platform: %s\n", argv[1], err);

@@ -322,8 +322,32 @@ static void add_region(struct realm_build *b, const char *what, uint64_t ipa, ui
 		b->regions[b->nregions++] = (struct loaded_region){ what, ipa, size, measured };
 }
 
+/* Populate measured data: the v10 call, or (v12 profile) KVM_ARM_RMI_POPULATE in a loop, the last
+ * granule zero padded as the VMM's buffer would be. */
+static int populate(struct realm_build *b, bool v12, uint64_t ipa, const void *data, size_t len)
+{
+	if (!v12)
+		return rmmemu_vm_populate(b->vm, ipa, data, len, true);
+	size_t rounded = (len + GRANULE - 1) & ~(size_t)(GRANULE - 1);
+	uint8_t *buf = calloc(1, rounded ? rounded : 1);
+	if (!buf)
+		return -ENOMEM;
+	memcpy(buf, data, len);
+	int rc = 0;
+	for (size_t off = 0; off < rounded && !rc;) {
+		int64_t n = rmmemu_vm_rmi_populate(b->vm, ipa + off, rounded - off, buf + off, RMMEMU_RMI_POPULATE_MEASURE);
+		if (n < 0)
+			rc = (int)n;
+		else
+			off += (size_t)n;
+	}
+	free(buf);
+	return rc;
+}
+
 int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm_build *b, char *err, size_t errlen)
 {
+	bool v12 = cfg->uapi == 12;
 	struct kimage k = { 0 };
 	uint8_t *initrd = NULL, *dtb = NULL;
 	size_t initrd_len = 0, dtb_len = 0;
@@ -377,40 +401,43 @@ int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm
 		rc = -1;
 		goto out;
 	}
-	if ((rc = rmmemu_vm_configure(b->vm, cfg->hash, cfg->rpv)) || (rc = rmmemu_vm_create_realm(b->vm))) {
+	if ((rc = rmmemu_vm_configure(b->vm, cfg->hash, cfg->rpv)) || (!v12 && (rc = rmmemu_vm_create_realm(b->vm)))) {
 		rc = vm_err(b, rc, "realm creation", err, errlen);
 		goto out;
 	}
-	if ((rc = rmmemu_vm_init_ripas(b->vm, cfg->ram_base, cfg->ram_size))) {
+	/* v12: RAM is a memslot; the realm and its RIPAS appear with the first populate. */
+	if ((rc = v12 ? rmmemu_vm_add_memslot(b->vm, cfg->ram_base, cfg->ram_size)
+		      : rmmemu_vm_init_ripas(b->vm, cfg->ram_base, cfg->ram_size))) {
 		rc = vm_err(b, rc, "INIT_RIPAS over RAM", err, errlen);
 		goto out;
 	}
 	/* Measured populate in ascending address order: kernel, initrd, DTB. */
-	if ((rc = rmmemu_vm_populate(b->vm, k.load, k.data, k.size, true))) {
+	if ((rc = populate(b, v12, k.load, k.data, k.size))) {
 		rc = vm_err(b, rc, "populating the kernel", err, errlen);
 		goto out;
 	}
 	add_region(b, "kernel", k.load, kernel_end - k.load, true);
 	if (initrd_len) {
-		if ((rc = rmmemu_vm_populate(b->vm, initrd_ipa, initrd, initrd_len, true))) {
+		if ((rc = populate(b, v12, initrd_ipa, initrd, initrd_len))) {
 			rc = vm_err(b, rc, "populating the initrd", err, errlen);
 			goto out;
 		}
 		add_region(b, "initrd", initrd_ipa, (initrd_len + GRANULE - 1) & ~(GRANULE - 1), true);
 	}
-	if ((rc = rmmemu_vm_populate(b->vm, dtb_ipa, dtb, DTB_SIZE, true))) {
+	if ((rc = populate(b, v12, dtb_ipa, dtb, DTB_SIZE))) {
 		rc = vm_err(b, rc, "populating the DTB", err, errlen);
 		goto out;
 	}
 	add_region(b, "dtb", dtb_ipa, DTB_SIZE, true);
 	for (unsigned i = 0; i < cfg->vcpus; i++) {
 		uint64_t x[8] = { dtb_ipa };
-		if ((rc = rmmemu_vm_finalize_vcpu(b->vm, i, k.entry, x))) {
+		if ((rc = v12 ? rmmemu_vm_set_vcpu_regs(b->vm, i, k.entry, x) : rmmemu_vm_finalize_vcpu(b->vm, i, k.entry, x))) {
 			rc = vm_err(b, rc, "REC creation", err, errlen);
 			goto out;
 		}
 	}
-	if ((rc = rmmemu_vm_activate(b->vm))) {
+	/* v12: RECs and REALM_ACTIVATE come with the first run. */
+	if (!v12 && (rc = rmmemu_vm_activate(b->vm))) {
 		rc = vm_err(b, rc, "REALM_ACTIVATE", err, errlen);
 		goto out;
 	}

@@ -147,7 +147,19 @@ static int run_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t 
 {
 	if (!strcmp(key, "max_exits"))
 		return num(p, v, "run.max_exits", 1, UINT64_MAX, &cfg->max_exits);
-	return perr(p, k, "run: unknown key '%s' (max_exits)", key);
+	if (!strcmp(key, "uapi")) {
+		const char *s = str(p, v, "run.uapi");
+		if (!s)
+			return -1;
+		if (!strcmp(s, "v10"))
+			cfg->uapi = 10;
+		else if (!strcmp(s, "v12"))
+			cfg->uapi = 12;
+		else
+			return perr(p, v, "run.uapi: v10 or v12 (the KVM CCA host uAPI the reference host follows), got '%s'", s);
+		return 0;
+	}
+	return perr(p, k, "run: unknown key '%s' (max_exits, uapi)", key);
 }
 
 /* 32 bytes as 64 hex digits. */
@@ -319,6 +331,7 @@ static void defaults(struct realm_config *cfg)
 	cfg->ram_size = 256ULL << 20;
 	cfg->uart_base = 0x01000000ULL;
 	cfg->max_exits = 10000000ULL;
+	cfg->uapi = 10;
 }
 
 /* Relative image paths are relative to the config file's folder. */

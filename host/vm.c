@@ -261,7 +261,7 @@ int rmmemu_vm_configure(struct rmmemu_vm *vm, unsigned hash_algo, const uint8_t 
 	return 0;
 }
 
-int rmmemu_vm_create_realm(struct rmmemu_vm *vm)
+int vm_create_realm(struct rmmemu_vm *vm)
 {
 	struct rmmemu_smc_result r;
 	uint8_t params[GRANULE] = { 0 };
@@ -326,7 +326,7 @@ static int check_range(const struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
 	return 0;
 }
 
-int rmmemu_vm_init_ripas(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
+int vm_init_ripas(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
 {
 	struct rmmemu_smc_result r;
 	if (!vm->realm_created || vm->active)
@@ -354,7 +354,7 @@ int rmmemu_vm_init_ripas(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
 	return 0;
 }
 
-int rmmemu_vm_populate(struct rmmemu_vm *vm, uint64_t ipa, const void *src, uint64_t size, bool measure)
+int vm_populate(struct rmmemu_vm *vm, uint64_t ipa, const void *src, uint64_t size, bool measure)
 {
 	uint64_t rounded = (size + GRANULE - 1) & ~(GRANULE - 1);
 	if (!vm->realm_created || vm->active)
@@ -394,7 +394,7 @@ static uint64_t rec_mpidr(unsigned idx)
 	return (i & 0xF) | ((i >> 4 & 0xFF) << 8) | ((i >> 12 & 0xFF) << 16) | ((i >> 20 & 0xFF) << 24);
 }
 
-int rmmemu_vm_finalize_vcpu(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, const uint64_t x[8])
+int vm_finalize_vcpu(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, const uint64_t x[8])
 {
 	uint8_t params[GRANULE] = { 0 };
 	if (!vm->realm_created || vm->active)
@@ -433,7 +433,7 @@ int rmmemu_vm_finalize_vcpu(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, con
 	return 0;
 }
 
-int rmmemu_vm_activate(struct rmmemu_vm *vm)
+int vm_activate(struct rmmemu_vm *vm)
 {
 	if (!vm->realm_created || vm->active)
 		return -EINVAL;
@@ -447,6 +447,33 @@ static int cmp_rtt_deepest_first(const void *a, const void *b)
 {
 	const struct rtt_rec *x = a, *y = b;
 	return y->level - x->level;
+}
+
+
+/* The explicit (v10 uAPI) calls; a VM on the implicit v12 profile (host/vm_v12.c) refuses them. */
+int rmmemu_vm_create_realm(struct rmmemu_vm *vm)
+{
+	return vm->implicit ? -EPERM : vm_create_realm(vm);
+}
+
+int rmmemu_vm_init_ripas(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
+{
+	return vm->implicit ? -EPERM : vm_init_ripas(vm, ipa, size);
+}
+
+int rmmemu_vm_populate(struct rmmemu_vm *vm, uint64_t ipa, const void *src, uint64_t size, bool measure)
+{
+	return vm->implicit ? -EPERM : vm_populate(vm, ipa, src, size, measure);
+}
+
+int rmmemu_vm_finalize_vcpu(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, const uint64_t x[8])
+{
+	return vm->implicit ? -EPERM : vm_finalize_vcpu(vm, idx, pc, x);
+}
+
+int rmmemu_vm_activate(struct rmmemu_vm *vm)
+{
+	return vm->implicit ? -EPERM : vm_activate(vm);
 }
 
 int rmmemu_vm_destroy(struct rmmemu_vm *vm)

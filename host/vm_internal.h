@@ -49,6 +49,12 @@ struct rmmemu_vm {
 	uint64_t uart_base;
 	FILE *uart_out;
 	bool started;                 /* vCPU 0 was switched on by the first run */
+	/* The v12 uAPI profile (host/vm_v12.c): memslots and vCPU registers given up front; realm,
+	 * RIPAS, RECs and activation happen implicitly. */
+	bool implicit, slots_ripas;
+	struct rmmemu_range slots[16];
+	unsigned nslots;
+	struct { uint64_t pc, x[8]; bool set; } regs[MAX_VCPUS];
 	/* Shared memory: unprotected-alias pages of RAM mapped to host granules (RTT_MAP_UNPROTECTED). */
 	struct shared_page {
 		uint64_t ipa, pa;
@@ -66,5 +72,11 @@ int undelegate_free(struct rmmemu_vm *vm, uint64_t pa);
 uint64_t map_size(int level);
 int create_rtt_levels(struct rmmemu_vm *vm, uint64_t ipa, int from, int to);
 int find_map_level(const struct rmmemu_vm *vm, uint64_t start, uint64_t end);
+int vm_create_realm(struct rmmemu_vm *vm);
+int vm_init_ripas(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size);
+int vm_populate(struct rmmemu_vm *vm, uint64_t ipa, const void *src, uint64_t size, bool measure);
+int vm_finalize_vcpu(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, const uint64_t x[8]);
+int vm_activate(struct rmmemu_vm *vm);
+int vm_v12_first_run(struct rmmemu_vm *vm);   /* v12 profile: RECs + activation before the first run */
 
 #endif

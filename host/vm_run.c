@@ -327,6 +327,12 @@ int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint
 {
 	uint8_t run[GRANULE];
 	memset(out, 0, sizeof(*out));
+	if (!vm->active && vm->implicit) {
+		int rc = vm_v12_first_run(vm);
+		if (rc)
+			return fail(out, "first run (v12 profile): realm set-up failed (%d, last RMI 0x%llx)", rc,
+				    (unsigned long long)vm->last_rmi);
+	}
 	if (!vm->active)
 		return fail(out, "the realm is not active");
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {

@@ -56,6 +56,24 @@ int rmmemu_vm_activate(struct rmmemu_vm *vm);
 int rmmemu_vm_destroy(struct rmmemu_vm *vm);
 
 /*
+ * Second profile: the later KVM uAPI (the v12 series, still RMM 1.0). The VMM declares its private
+ * memory (guest_memfd memslots) and the vCPUs' entry registers; KVM creates the realm descriptor
+ * when first needed, sets RIPAS RAM over the initial memslots, populates from a user buffer
+ * (KVM_ARM_RMI_POPULATE, valid until the first vCPU run) and, on the first rmmemu_vm_run(), creates
+ * the RECs and activates the realm. The RMI sequence, and so the RIM, is the one of the v10 flow.
+ * A VM uses one profile: the v10 calls above return -EPERM on a VM that used these, and vice versa.
+ */
+#define RMMEMU_RMI_POPULATE_MEASURE 1U
+/* Private RAM (a guest_memfd memslot): granule aligned, in the protected half; before any populate. */
+int rmmemu_vm_add_memslot(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size);
+/* KVM_ARM_RMI_POPULATE: copy from src into [base, base + size) (granule aligned, inside one memslot),
+ * measured with RMMEMU_RMI_POPULATE_MEASURE. Returns the bytes populated (> 0; at most up to the next
+ * 2 MiB boundary, so call again for the rest) or a negative error (-EPERM after the first run). */
+int64_t rmmemu_vm_rmi_populate(struct rmmemu_vm *vm, uint64_t base, uint64_t size, const void *src, uint32_t flags);
+/* KVM_SET_ONE_REG of PC and X0..X7 before the first run (x may be NULL: zeros). */
+int rmmemu_vm_set_vcpu_regs(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, const uint64_t x[8]);
+
+/*
  * Running: the REC_ENTER loop of KVM + a VMM. Every REC exit is handled:
  *   SYNC data abort at the unprotected alias of RAM -> shared memory: a host granule is mapped
  *     there with RTT_MAP_UNPROTECTED (KVM maps the shared half of a memslot the same way);
@@ -99,7 +117,7 @@ struct rmmemu_vm_run_result {
 	char error[256];        /* for RMMEMU_VM_ERROR */
 };
 
-/* Run the (activated) realm's vCPUs round robin until it stops or max_exits REC exits happened. */
+/* Run the (activated; v12 profile: activated now if not yet) realm's vCPUs round robin until it stops or max_exits REC exits happened. */
 int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint64_t max_exits,
 		  struct rmmemu_vm_run_result *out);
 

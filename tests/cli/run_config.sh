@@ -26,6 +26,18 @@ check "forced IRQ exits: the realm still completes, 5 IRQ exits counted" '[ $rc 
 check "injected SEA reaches the realm's vector (EC 0x25, FSC 0x10)" 'grep -Eq "UNEXPECTED EXCEPTION kind [0-9]+ ESR 0x96[0-9a-f]{4}10 " "$tmp/out" || { cat "$tmp/out"; false; }'
 "$bin" run --inject-irq x "$tmp/r.yaml" >/dev/null 2>&1; rc=$?
 check "bad --inject-irq: exit 2" '[ $rc -eq 2 ]'
+# The KVM v12 uAPI flow (implicit realm creation, populate from a buffer, activation on first run)
+# issues the same RMI sequence: same RIM, same run.
+printf 'realm:\n  vcpus: 2\nmemory:\n  size: 64M\nkernel: %s\nrun:\n  uapi: v12\n' "$payload" >"$tmp/v12.yaml"
+"$bin" run "$tmp/v12.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
+printf 'realm:\n  vcpus: 2\nmemory:\n  size: 64M\nkernel: %s\n' "$payload" >"$tmp/v10.yaml"
+rim10=$("$bin" run "$tmp/v10.yaml" 2>&1 >/dev/null | sed -n 's/.*built and measured (RIM \([0-9a-f]*\)).*/\1/p')
+rim12=$(sed -n 's/.*RIM (measured up to the activation on the first run) \([0-9a-f]*\)$/\1/p' "$tmp/err")
+check "uapi v12: runs to SYSTEM_OFF" '[ $rc -eq 0 ] && grep -q "^hello from realm cpu 0" "$tmp/out" && grep -q "stopped: PSCI SYSTEM_OFF" "$tmp/err" || { cat "$tmp/out" "$tmp/err"; false; }'
+check "uapi v12: the same RIM as the v10 flow" '[ -n "$rim12" ] && [ "$rim10" = "$rim12" ] || { echo "v10 $rim10 v12 $rim12"; false; }'
+printf 'kernel: %s\nrun:\n  uapi: v11\n' "$payload" >"$tmp/b.yaml"
+"$bin" run "$tmp/b.yaml" >/dev/null 2>"$tmp/err"; rc=$?
+check "uapi v11: refused (exit 2, line)" '[ $rc -eq 2 ] && grep -q "b.yaml:3: run.uapi: v10 or v12" "$tmp/err"'
 # The token hand-over host call works for any configured realm; configured platform claims and seed
 # reach the token, which the host verifies with that platform's CPAK.
 demo=$(dirname "$bin")/realm/demo.bin

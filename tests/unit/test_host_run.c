@@ -4,6 +4,7 @@
  * would produce REC exits; the host loop, the RMM and the RSI are the real ones.
  */
 #include <CUnit/Basic.h>
+#include <errno.h>
 #include <string.h>
 
 #include "rmm/esr.h"
@@ -239,6 +240,83 @@ static void test_reject_and_limits(void)
 	fclose(uart);
 }
 
+/* The v12 uAPI profile: memslots, POPULATE from a user buffer in 2 MiB chunks, registers; RECs and
+ * activation on the first run. Same RMI sequence as the v10 flow, so the same RIM. */
+static void test_v12_profile(void)
+{
+	static uint8_t image[(2 << 20) + 3 * 4096];
+	for (size_t i = 0; i < sizeof(image); i++)
+		image[i] = (uint8_t)(i * 7 + (i >> 12));
+	uint64_t x[8] = { RAM + 0x100000, 1, 2 };
+	struct rmmemu_vm_params p = { .ipa_bits = 33, .nr_vcpus = 2 };
+	uint8_t rpv[64] = "v12 profile";
+	uint8_t rim10[64], rim12[64];
+
+	/* Reference: the explicit v10 calls. */
+	struct rmmemu_vm *a;
+	CU_ASSERT_FATAL(rmmemu_vm_create(emu, &p, &a) == 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_configure(a, RMMEMU_HASH_SHA512, rpv), 0);
+	CU_ASSERT_FATAL(rmmemu_vm_create_realm(a) == 0);
+	CU_ASSERT_FATAL(rmmemu_vm_init_ripas(a, RAM, 8ULL << 20) == 0);
+	CU_ASSERT_FATAL(rmmemu_vm_populate(a, RAM + 0x100000, image, sizeof(image), true) == 0);
+	CU_ASSERT_FATAL(rmmemu_vm_finalize_vcpu(a, 0, RAM, x) == 0);
+	CU_ASSERT_FATAL(rmmemu_vm_finalize_vcpu(a, 1, 0, NULL) == 0);
+	CU_ASSERT_FATAL(rmmemu_vm_activate(a) == 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_measurement(a, 0, rim10), 64);
+	CU_ASSERT_EQUAL(rmmemu_vm_add_memslot(a, RAM, 4096), -EPERM);   /* one profile per VM */
+	CU_ASSERT_EQUAL(rmmemu_vm_destroy(a), 0);
+
+	struct rmmemu_vm *b;
+	CU_ASSERT_FATAL(rmmemu_vm_create(emu, &p, &b) == 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_configure(b, RMMEMU_HASH_SHA512, rpv), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_add_memslot(b, RAM + 1, 4096), -EINVAL);
+	CU_ASSERT_EQUAL(rmmemu_vm_add_memslot(b, 1ULL << 32, 4096), -EINVAL);           /* shared half */
+	CU_ASSERT_EQUAL_FATAL(rmmemu_vm_add_memslot(b, RAM, 8ULL << 20), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_add_memslot(b, RAM + 4096, 4096), -EEXIST);
+	CU_ASSERT_EQUAL(rmmemu_vm_rmi_populate(b, RAM, 4096, image, 2), -EINVAL);          /* unknown flag */
+	CU_ASSERT_EQUAL(rmmemu_vm_rmi_populate(b, RAM + (8ULL << 20), 4096, image, 1), -EINVAL); /* no memslot */
+	CU_ASSERT_EQUAL(rmmemu_vm_create_realm(b), -EPERM);                              /* v10 call */
+	uint64_t ipa = RAM + 0x100000, left = sizeof(image), calls = 0;
+	while (left) {
+		int64_t n = rmmemu_vm_rmi_populate(b, ipa, left, image + (ipa - RAM - 0x100000),
+						   RMMEMU_RMI_POPULATE_MEASURE);
+		CU_ASSERT_FATAL(n > 0);
+		if (calls == 0)
+			CU_ASSERT_EQUAL(n, 0x100000);   /* up to the next 2 MiB boundary */
+		ipa += (uint64_t)n;
+		left -= (uint64_t)n;
+		calls++;
+	}
+	CU_ASSERT_EQUAL(calls, 2);   /* 1 MiB, then the remaining 1 MiB + 12 KiB */
+	CU_ASSERT_EQUAL(rmmemu_vm_add_memslot(b, RAM + (16ULL << 20), 4096), -EBUSY);     /* RIPAS already set */
+	CU_ASSERT_EQUAL(rmmemu_vm_set_vcpu_regs(b, 2, RAM, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(rmmemu_vm_set_vcpu_regs(b, 0, RAM, x), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_set_vcpu_regs(b, 1, 0, NULL), 0);
+
+	static const struct step v0[] = {
+		{ .op = CHECK_REG, .a = 0, .b = RAM + 0x100000 }, { .op = CHECK_REG, .a = 2, .b = 2 },
+		{ .op = SMC, .a = 0x84000008ULL },                                           /* SYSTEM_OFF */
+		{ .op = END },
+	};
+	struct script s = { .steps = { v0 } };
+	rmm_set_vcpu_ops(rmmemu_core(emu), &fake_ops, &s);
+	struct rmmemu_vm_run_result r;
+	CU_ASSERT_EQUAL(rmmemu_vm_run(b, NULL, 100, &r), 0);
+	rmm_set_vcpu_ops(rmmemu_core(emu), NULL, NULL);
+	CU_ASSERT_EQUAL(r.stop, RMMEMU_VM_SYSTEM_OFF);
+	if (r.stop == RMMEMU_VM_ERROR)
+		fprintf(stderr, "%s\n", r.error);
+	CU_ASSERT_STRING_EQUAL(s.failure, "");
+	CU_ASSERT_EQUAL(rmmemu_vm_measurement(b, 0, rim12), 64);
+	CU_ASSERT_EQUAL(memcmp(rim10, rim12, 64), 0);
+	CU_ASSERT_EQUAL(rmmemu_vm_rmi_populate(b, RAM, 4096, image, 0), -EPERM);          /* after the first run */
+	CU_ASSERT_EQUAL(rmmemu_vm_set_vcpu_regs(b, 0, RAM, NULL), -EPERM);
+	CU_ASSERT_EQUAL(rmmemu_vm_destroy(b), 0);
+	uint64_t counts[RMMEMU_GRANULE_NUM_STATES];
+	rmmemu_granule_census(emu, counts);
+	CU_ASSERT_EQUAL(counts[RMMEMU_GRANULE_DELEGATED] + counts[RMMEMU_GRANULE_RD] + counts[RMMEMU_GRANULE_DATA], 0);
+}
+
 static int setup(void)
 {
 	struct rmmemu_platform_config cfg;
@@ -262,6 +340,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("host_run", setup, teardown);
 	CU_add_test(s, "run loop: console, MMIO, lazy RAM, RIPAS, host call, CPU_ON/OFF, SYSTEM_OFF", test_full_run);
 	CU_add_test(s, "run loop: rejected RIPAS change, abort outside RAM, exit budget", test_reject_and_limits);
+	CU_add_test(s, "v12 uAPI profile: implicit realm, chunked populate, activation on first run", test_v12_profile);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
