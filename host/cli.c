@@ -342,6 +342,15 @@ static void demo_host_call(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs
 	gprs[0] = 0;
 }
 
+/* run.ripas_change: reject: the host answers every RIPAS change request with REJECT. */
+static bool reject_ripas(void *ctx, unsigned vcpu, uint64_t base, uint64_t top, unsigned ripas)
+{
+	struct demo_host *d = ctx;
+	fprintf(d->out, "%s RIPAS change [0x%llx, 0x%llx) to %s on vCPU %u rejected (run.ripas_change)\n", d->tag,
+		(unsigned long long)base, (unsigned long long)top, ripas ? "RAM" : "EMPTY", vcpu);
+	return false;
+}
+
 /* The CPAK public key of a platform configuration (seed-derived or from the PEM file). */
 static int platform_cpak(const struct rmmemu_platform_config *p, uint8_t cpak[ATTEST_EC_POINT_SIZE])
 {
@@ -407,7 +416,8 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	}
 	fflush(rep);
 	struct demo_host d = { .vm = b.vm, .out = rep, .tag = demo ? "[host]" : "rmmemu:" };
-	struct rmmemu_vm_handlers h = { .host_call = demo_host_call, .ctx = &d };
+	struct rmmemu_vm_handlers h = { .host_call = demo_host_call, .ripas_change = cfg->reject_ripas ? reject_ripas : NULL,
+					.ctx = &d };
 	struct rmmemu_vm_run_result r;
 	if (platform_cpak(&cfg->platform, d.cpak))
 		memset(d.cpak, 0, sizeof(d.cpak));   /* no valid key: every token check fails */

@@ -159,7 +159,16 @@ static int run_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t 
 			return perr(p, v, "run.uapi: v10 or v12 (the KVM CCA host uAPI the reference host follows), got '%s'", s);
 		return 0;
 	}
-	return perr(p, k, "run: unknown key '%s' (max_exits, uapi)", key);
+	if (!strcmp(key, "ripas_change")) {
+		const char *s = str(p, v, "run.ripas_change");
+		if (!s)
+			return -1;
+		if (strcmp(s, "accept") && strcmp(s, "reject"))
+			return perr(p, v, "run.ripas_change: accept or reject, got '%s'", s);
+		cfg->reject_ripas = !strcmp(s, "reject");
+		return 0;
+	}
+	return perr(p, k, "run: unknown key '%s' (max_exits, uapi, ripas_change)", key);
 }
 
 /* 32 bytes as 64 hex digits. */

@@ -24,6 +24,7 @@ struct realm_config {
 	char cmdline[1024];
 	uint64_t uart_base;             /* PL011, as an offset in the unprotected IPA half */
 	uint64_t max_exits;
+	bool reject_ripas;              /* run.ripas_change: reject (the realm's RIPAS change requests) */
 	unsigned uapi;                  /* host flow: 10 (KVM CCA v10 uAPI, default) or 12 (v12: implicit) */
 	/* An image in memory instead of the `kernel` file (the embedded demo). */
 	const uint8_t *kernel_data;
