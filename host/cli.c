@@ -215,25 +215,13 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 			o->cfg.pa_bits = (unsigned)v;
 			break;
 		}
-		case O_SEED: {
-			unsigned b;
-			if (strlen(optarg) != 64) {
+		case O_SEED:
+			if (parse_hex_bytes(optarg, o->cfg.attest_seed, sizeof(o->cfg.attest_seed))) {
 				fprintf(stderr, "rmmemu: --attest-seed expects 64 hex digits\n");
 				return -1;
 			}
-			for (unsigned i = 0; i < 32; i++) {
-				char two[3] = { optarg[2 * i], optarg[2 * i + 1], 0 };
-				char *end;
-				b = (unsigned)strtoul(two, &end, 16);
-				if (*end) {
-					fprintf(stderr, "rmmemu: --attest-seed expects 64 hex digits\n");
-					return -1;
-				}
-				o->cfg.attest_seed[i] = (uint8_t)b;
-			}
 			o->cfg.attest_seed_set = true;
 			break;
-		}
 		case O_RAK:
 		case O_CPAK: {
 			char *dst = ch == O_RAK ? o->cfg.rak_pem : o->cfg.cpak_pem;
@@ -310,8 +298,14 @@ struct demo_host {
 	FILE *out;
 	const char *tag;
 	uint8_t cpak[ATTEST_EC_POINT_SIZE];
-	bool token_ok, token_bad;
+	enum { TOKEN_NONE, TOKEN_VERIFIED, TOKEN_FAILED } token;   /* the last hand-over */
 };
+
+static void put_hex(FILE *f, const uint8_t *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%02x", p[i]);
+}
 
 static void demo_host_call(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs[31])
 {
@@ -324,7 +318,7 @@ static void demo_host_call(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs
 	uint64_t len = gprs[2];
 	fflush(stdout);
 	gprs[0] = 1;
-	d->token_bad = true;
+	d->token = TOKEN_FAILED;
 	if (len > sizeof(tok) || rmmemu_vm_read_shared(d->vm, gprs[1], tok, len)) {
 		fprintf(d->out, "%s the realm's token is not in shared memory\n", d->tag);
 		return;
@@ -337,8 +331,7 @@ static void demo_host_call(void *ctx, unsigned vcpu, uint16_t imm, uint64_t gprs
 		return;
 	}
 	fprintf(d->out, "%s token verified: platform and realm signatures, RAK binding, claims\n", d->tag);
-	d->token_ok = true;
-	d->token_bad = false;
+	d->token = TOKEN_VERIFIED;
 	gprs[0] = 0;
 }
 
@@ -403,19 +396,19 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	uint8_t rim[64];
 	int n = rmmemu_vm_measurement(b.vm, 0, rim);
 	FILE *rep = demo ? stdout : stderr;
+	const char *tag = demo ? "[host]" : "rmmemu:";
 	if (cfg->uapi == 12) {
 		fprintf(rep, "%s realm %s: %u-bit IPA, %u vCPU(s), memslot populated (KVM v12 uAPI: RECs and "
-			     "activation on the first run); running it:\n", demo ? "[host]" : "rmmemu:", cfg->path,
-			rmmemu_vm_ipa_bits(b.vm), cfg->vcpus);
+			     "activation on the first run); running it:\n", tag, cfg->path, rmmemu_vm_ipa_bits(b.vm),
+			cfg->vcpus);
 	} else {
-		fprintf(rep, "%s realm %s: %u-bit IPA, %u vCPU(s), built and measured (RIM ", demo ? "[host]" : "rmmemu:",
-			cfg->path, rmmemu_vm_ipa_bits(b.vm), cfg->vcpus);
-		for (int i = 0; i < n; i++)
-			fprintf(rep, "%02x", rim[i]);
+		fprintf(rep, "%s realm %s: %u-bit IPA, %u vCPU(s), built and measured (RIM ", tag, cfg->path,
+			rmmemu_vm_ipa_bits(b.vm), cfg->vcpus);
+		put_hex(rep, rim, n);
 		fprintf(rep, "), activated; running it:\n");
 	}
 	fflush(rep);
-	struct demo_host d = { .vm = b.vm, .out = rep, .tag = demo ? "[host]" : "rmmemu:" };
+	struct demo_host d = { .vm = b.vm, .out = rep, .tag = tag };
 	struct rmmemu_vm_handlers h = { .host_call = demo_host_call, .ripas_change = cfg->reject_ripas ? reject_ripas : NULL,
 					.ctx = &d };
 	struct rmmemu_vm_run_result r;
@@ -425,19 +418,19 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	fflush(stdout);
 	fprintf(rep, "%s the realm stopped: %s%s%s; %llu REC entries, %llu MMIO, %llu pages populated on demand, "
 		     "%llu shared; exits: sync %llu, irq %llu, psci %llu, ripas %llu, host call %llu\n",
-		demo ? "[host]" : "rmmemu:", stop_name(r.stop), r.stop == RMMEMU_VM_ERROR ? ": " : "",
+		tag, stop_name(r.stop), r.stop == RMMEMU_VM_ERROR ? ": " : "",
 		r.stop == RMMEMU_VM_ERROR ? r.error : "", (unsigned long long)r.entries, (unsigned long long)r.mmio,
 		(unsigned long long)r.lazy_pages, (unsigned long long)r.shared_pages,
 		(unsigned long long)r.exits[RMI_EXIT_SYNC], (unsigned long long)r.exits[RMI_EXIT_IRQ],
 		(unsigned long long)r.exits[RMI_EXIT_PSCI], (unsigned long long)r.exits[RMI_EXIT_RIPAS_CHANGE],
 		(unsigned long long)r.exits[RMI_EXIT_HOST_CALL]);
 	if (cfg->uapi == 12 && (n = rmmemu_vm_measurement(b.vm, 0, rim)) > 0) {
-		fprintf(rep, "%s RIM (measured up to the activation on the first run) ", demo ? "[host]" : "rmmemu:");
-		for (int i = 0; i < n; i++)
-			fprintf(rep, "%02x", rim[i]);
+		fprintf(rep, "%s RIM (measured up to the activation on the first run) ", tag);
+		put_hex(rep, rim, n);
 		fprintf(rep, "\n");
 	}
-	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || (demo && !d.token_ok) || d.token_bad) ? 1 : 0;
+	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || d.token == TOKEN_FAILED ||
+		  (demo && d.token != TOKEN_VERIFIED)) ? 1 : 0;
 	if (rmmemu_vm_destroy(b.vm)) {
 		fprintf(stderr, "rmmemu run: teardown failed\n");
 		rc = 1;
@@ -616,8 +609,7 @@ static int cmd_measure(int argc, char **argv)
 		       (unsigned long long)(b.regions[i].ipa + b.regions[i].size),
 		       b.regions[i].measured ? "measured" : "not measured");
 	printf("RIM: ");
-	for (int i = 0; i < n; i++)
-		printf("%02x", rim[i]);
+	put_hex(stdout, rim, n);
 	printf("\n");
 	int rc = rmmemu_vm_destroy(b.vm) ? 1 : 0;
 	rmmemu_destroy(emu);
@@ -635,13 +627,7 @@ static int cmd_token(int argc, char **argv)
 	} else if (argc == 5 && !strcmp(argv[3], "--seed")) {
 		seed = argv[4];
 		argc = 3;
-		bool ok = strlen(seed) == 2 * ATTEST_SEED_SIZE;
-		for (unsigned i = 0; ok && i < ATTEST_SEED_SIZE; i++) {
-			char two[3] = { seed[2 * i], seed[2 * i + 1], 0 }, *end;
-			seed_bytes[i] = (uint8_t)strtoul(two, &end, 16);
-			ok = !*end && two[0] != '-' && two[0] != '+' && two[0] != ' ';
-		}
-		if (!ok) {
+		if (parse_hex_bytes(seed, seed_bytes, sizeof(seed_bytes))) {
 			fprintf(stderr, "rmmemu token: --seed expects 64 hex digits\n");
 			return 2;
 		}

@@ -1,5 +1,6 @@
 #include "host/platform_opts.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,20 @@ int parse_size(const char *s, uint64_t *out)
 	if (*end || (v && mul > UINT64_MAX / v))
 		return -1;
 	*out = v * mul;
+	return 0;
+}
+
+int parse_hex_bytes(const char *s, uint8_t *out, size_t n)
+{
+	if (strlen(s) != 2 * n)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned b;
+		if (!isxdigit((unsigned char)s[2 * i]) || !isxdigit((unsigned char)s[2 * i + 1]) ||
+		    sscanf(s + 2 * i, "%2x", &b) != 1)
+			return -1;
+		out[i] = (uint8_t)b;
+	}
 	return 0;
 }
 

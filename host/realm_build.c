@@ -322,27 +322,26 @@ static void add_region(struct realm_build *b, const char *what, uint64_t ipa, ui
 		b->regions[b->nregions++] = (struct loaded_region){ what, ipa, size, measured };
 }
 
-/* Populate measured data: the v10 call, or (v12 profile) KVM_ARM_RMI_POPULATE in a loop, the last
- * granule zero padded as the VMM's buffer would be. */
+/* Populate measured data: the v10 call, or (v12 profile) KVM_ARM_RMI_POPULATE in a loop, straight
+ * from the image; a last partial granule goes through a zero-padded copy as the VMM's buffer would. */
 static int populate(struct realm_build *b, bool v12, uint64_t ipa, const void *data, size_t len)
 {
 	if (!v12)
 		return rmmemu_vm_populate(b->vm, ipa, data, len, true);
-	size_t rounded = (len + GRANULE - 1) & ~(size_t)(GRANULE - 1);
-	uint8_t *buf = calloc(1, rounded ? rounded : 1);
-	if (!buf)
-		return -ENOMEM;
-	memcpy(buf, data, len);
-	int rc = 0;
-	for (size_t off = 0; off < rounded && !rc;) {
-		int64_t n = rmmemu_vm_rmi_populate(b->vm, ipa + off, rounded - off, buf + off, RMMEMU_RMI_POPULATE_MEASURE);
+	const uint8_t *src = data;
+	size_t whole = len & ~(size_t)(GRANULE - 1);
+	for (size_t off = 0; off < whole;) {
+		int64_t n = rmmemu_vm_rmi_populate(b->vm, ipa + off, whole - off, src + off, RMMEMU_RMI_POPULATE_MEASURE);
 		if (n < 0)
-			rc = (int)n;
-		else
-			off += (size_t)n;
+			return (int)n;
+		off += (size_t)n;
 	}
-	free(buf);
-	return rc;
+	if (whole == len)
+		return 0;
+	uint8_t tail[GRANULE] = { 0 };
+	memcpy(tail, src + whole, len - whole);
+	int64_t n = rmmemu_vm_rmi_populate(b->vm, ipa + whole, GRANULE, tail, RMMEMU_RMI_POPULATE_MEASURE);
+	return n < 0 ? (int)n : 0;
 }
 
 int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm_build *b, char *err, size_t errlen)

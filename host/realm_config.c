@@ -1,7 +1,6 @@
 /* Realm configuration files: parsing and validation (docs/config.md). */
 #include "host/realm_config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,21 +170,6 @@ static int run_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t 
 	return perr(p, k, "run: unknown key '%s' (max_exits, uapi, ripas_change)", key);
 }
 
-/* 32 bytes as 64 hex digits. */
-static int parse_seed(const char *s, uint8_t out[32])
-{
-	if (strlen(s) != 64)
-		return -1;
-	for (unsigned i = 0; i < 32; i++) {
-		unsigned b;
-		if (sscanf(s + 2 * i, "%2x", &b) != 1 || !isxdigit((unsigned char)s[2 * i]) ||
-		    !isxdigit((unsigned char)s[2 * i + 1]))
-			return -1;
-		out[i] = (uint8_t)b;
-	}
-	return 0;
-}
-
 static int sw_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
 {
 	struct rmmemu_platform_claims *c = &cfg->platform.claims;
@@ -199,7 +183,7 @@ static int sw_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *
 		const char *s = str(p, v, "platform.attest.claims.sw_components.measurement");
 		if (!s)
 			return -1;
-		if (parse_seed(s, c->sw[i].measurement))
+		if (parse_hex_bytes(s, c->sw[i].measurement, sizeof(c->sw[i].measurement)))
 			return perr(p, v, "platform.attest.claims.sw_components.measurement: 64 hex digits (SHA-256) expected");
 		return 0;
 	}
@@ -214,7 +198,7 @@ static int claims_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node
 		const char *s = str(p, v, "platform.attest.claims.implementation_id");
 		if (!s)
 			return -1;
-		if (parse_seed(s, c->implementation_id))
+		if (parse_hex_bytes(s, c->implementation_id, sizeof(c->implementation_id)))
 			return perr(p, v, "platform.attest.claims.implementation_id: 64 hex digits (32 bytes) expected");
 		c->implementation_id_set = true;
 		return 0;
@@ -262,7 +246,7 @@ static int attest_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node
 		const char *s = str(p, v, "platform.attest.seed");
 		if (!s)
 			return -1;
-		if (parse_seed(s, cfg->platform.attest_seed))
+		if (parse_hex_bytes(s, cfg->platform.attest_seed, sizeof(cfg->platform.attest_seed)))
 			return perr(p, v, "platform.attest.seed: 64 hex digits (32 bytes) expected");
 		cfg->platform.attest_seed_set = true;
 		return 0;

@@ -318,7 +318,7 @@ int vm_create_realm(struct rmmemu_vm *vm)
 	return 0;
 }
 
-static int check_range(const struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
+int check_range(const struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
 {
 	uint64_t par = 1ULL << (vm->ipa_bits - 1);
 	if ((ipa | size) & (GRANULE - 1) || size == 0 || ipa + size < ipa || ipa + size > par)

@@ -72,6 +72,8 @@ int undelegate_free(struct rmmemu_vm *vm, uint64_t pa);
 uint64_t map_size(int level);
 int create_rtt_levels(struct rmmemu_vm *vm, uint64_t ipa, int from, int to);
 int find_map_level(const struct rmmemu_vm *vm, uint64_t start, uint64_t end);
+/* -EINVAL unless [ipa, ipa + size) is granule aligned, non-empty and in the protected half. */
+int check_range(const struct rmmemu_vm *vm, uint64_t ipa, uint64_t size);
 int vm_create_realm(struct rmmemu_vm *vm);
 int vm_init_ripas(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size);
 int vm_populate(struct rmmemu_vm *vm, uint64_t ipa, const void *src, uint64_t size, bool measure);

@@ -24,8 +24,7 @@ int rmmemu_vm_add_memslot(struct rmmemu_vm *vm, uint64_t ipa, uint64_t size)
 		return rc;
 	if (vm->slots_ripas || vm->active)
 		return -EBUSY;
-	uint64_t par = 1ULL << (vm->ipa_bits - 1);
-	if ((ipa | size) & (GRANULE - 1) || size == 0 || ipa + size < ipa || ipa + size > par)
+	if (check_range(vm, ipa, size))
 		return -EINVAL;
 	for (unsigned i = 0; i < vm->nslots; i++)
 		if (ipa < vm->slots[i].base + vm->slots[i].size && vm->slots[i].base < ipa + size)
@@ -58,8 +57,7 @@ int64_t rmmemu_vm_rmi_populate(struct rmmemu_vm *vm, uint64_t base, uint64_t siz
 		return rc;
 	if (vm->active)
 		return -EPERM;
-	if (!src || (flags & ~RMMEMU_RMI_POPULATE_MEASURE) || (base | size) & (GRANULE - 1) || size == 0 ||
-	    base + size < base)
+	if (!src || (flags & ~RMMEMU_RMI_POPULATE_MEASURE) || check_range(vm, base, size))
 		return -EINVAL;
 	bool inside = false;
 	for (unsigned i = 0; i < vm->nslots; i++)
