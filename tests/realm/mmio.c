@@ -5,29 +5,13 @@
  */
 #include "rt.h"
 
-static volatile unsigned sea_count;
-static volatile uint64_t sea_esr, sea_far;
-
-static bool on_exception(unsigned kind, struct rt_frame *f)
-{
-	/* Data abort from the current EL with FSC = synchronous external abort: skip the access. */
-	if (RT_KIND_SYNC(kind) && ESR_EC(f->esr) == 0x25 && (f->esr & 0x3F) == 0x10) {
-		sea_count++;
-		sea_esr = f->esr;
-		sea_far = f->far;
-		f->elr += 4;
-		return true;
-	}
-	return false;
-}
-
 #define LOAD(insn, reg, p) ({ uint64_t __v = 0x5A5A5A5A5A5A5A5AUL; \
 	__asm__ volatile(insn " " reg "0, [%1]" : "+r"(__v) : "r"(p) : "memory"); __v; })
 
 void main(void)
 {
 	volatile uint8_t *d = rt_mmio(RT_TESTDEV_OFFSET);
-	rt_set_handler(on_exception);
+	rt_set_handler(rt_skip_sea);
 
 	*(volatile uint8_t *)(d + 0x00) = 0x81;
 	*(volatile uint16_t *)(d + 0x02) = 0x8382;
@@ -55,21 +39,21 @@ void main(void)
 		 0x8b8a);
 	/* A load into XZR completes without touching any register. */
 	__asm__ volatile("ldr xzr, [%0]" : : "r"(d + 0x08) : "memory");
-	rt_check(sea_count == 0, "no SEA so far", "%u", sea_count);
+	rt_check(rt_sea_count == 0, "no SEA so far", "%u", rt_sea_count);
 
 	/* LDP: no instruction syndrome (ISV = 0): the host injects an SEA. */
 	uint64_t a = 1, b = 2;
 	__asm__ volatile("ldp %0, %1, [%2]" : "+r"(a), "+r"(b) : "r"(d + 0x08) : "memory");
-	rt_check(sea_count == 1 && (sea_esr & (1UL << 9)) && sea_far == (uint64_t)(d + 0x08), "ldp -> SEA",
-		 "count %u esr %#lx far %#lx", sea_count, (unsigned long)sea_esr, (unsigned long)sea_far);
+	rt_check(rt_sea_count == 1 && (rt_sea_esr & (1UL << 9)) && rt_sea_far == (uint64_t)(d + 0x08), "ldp -> SEA",
+		 "count %u esr %#lx far %#lx", rt_sea_count, (unsigned long)rt_sea_esr, (unsigned long)rt_sea_far);
 	rt_check(a == 1 && b == 2, "ldp did not load", "%lx %lx", (unsigned long)a, (unsigned long)b);
 	/* Pre-index writeback: ISV = 0 architecturally as well. */
 	volatile uint8_t *p = d + 0x00;
 	uint64_t v = 0;
 	__asm__ volatile("ldr %0, [%1, #8]!" : "+r"(v), "+r"(p) : : "memory");
-	rt_check(sea_count == 2 && p == d, "writeback -> SEA", "count %u", sea_count);
+	rt_check(rt_sea_count == 2 && p == d, "writeback -> SEA", "count %u", rt_sea_count);
 	/* No device at this address: the host refuses with an SEA too. */
 	(void)*(volatile uint32_t *)rt_mmio(0x0B000000UL);
-	rt_check(sea_count == 3 && sea_far == (uint64_t)rt_mmio(0x0B000000UL), "no device -> SEA",
-		 "count %u far %#lx", sea_count, (unsigned long)sea_far);
+	rt_check(rt_sea_count == 3 && rt_sea_far == (uint64_t)rt_mmio(0x0B000000UL), "no device -> SEA",
+		 "count %u far %#lx", rt_sea_count, (unsigned long)rt_sea_far);
 }

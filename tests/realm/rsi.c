@@ -8,25 +8,10 @@
 
 static uint8_t page[4096] __attribute__((aligned(4096)));
 static struct rt_host_call hc;
-static volatile unsigned sea_count;
-static volatile uint64_t sea_esr, sea_far;
-
-static bool on_exception(unsigned kind, struct rt_frame *f)
-{
-	if (RT_KIND_SYNC(kind) && ESR_EC(f->esr) == 0x25 && (f->esr & 0x3F) == 0x10) {
-		sea_count++;
-		sea_esr = f->esr;
-		sea_far = f->far;
-		f->elr += 4;
-		return true;
-	}
-	return false;
-}
-
 void main(void)
 {
 	struct rt_smc r;
-	rt_set_handler(on_exception);
+	rt_set_handler(rt_skip_sea);
 
 	rt_smc6(RSI_VERSION, RSI_ABI_1_0, 0, 0, 0, 0, &r);
 	rt_check(r.x[0] == RSI_SUCCESS && r.x[1] == RSI_ABI_1_0 && r.x[2] == RSI_ABI_1_0, "rsi version",
@@ -69,17 +54,17 @@ void main(void)
 		 (unsigned long)r.x[0], (unsigned long)r.x[2]);
 	volatile uint8_t v = *(volatile uint8_t *)page;
 	(void)v;
-	rt_check(sea_count == 1 && sea_far == base && (sea_esr & (1UL << 9)), "empty access -> SEA",
-		 "count %u esr %#lx far %#lx", sea_count, (unsigned long)sea_esr, (unsigned long)sea_far);
+	rt_check(rt_sea_count == 1 && rt_sea_far == base && (rt_sea_esr & (1UL << 9)), "empty access -> SEA",
+		 "count %u esr %#lx far %#lx", rt_sea_count, (unsigned long)rt_sea_esr, (unsigned long)rt_sea_far);
 	*(volatile uint8_t *)(page + 8) = 1;
-	CHECK_EQ("empty write -> SEA", sea_count, 2);
+	CHECK_EQ("empty write -> SEA", rt_sea_count, 2);
 
 	/* EMPTY -> RAM: contents are gone (the host gives a new, zeroed granule). */
 	rt_smc6(RSI_IPA_STATE_SET, base, base + 4096, RIPAS_RAM, 0, 0, &r);
 	rt_check(r.x[0] == RSI_SUCCESS && r.x[1] == base + 4096, "ipa state set ram", "%lx %lx",
 		 (unsigned long)r.x[0], (unsigned long)r.x[1]);
 	CHECK_EQ("ram again, zeroed", *(volatile uint8_t *)page, 0);
-	CHECK_EQ("no further SEA", sea_count, 2);
+	CHECK_EQ("no further SEA", rt_sea_count, 2);
 
 	rt_smc6(RSI_IPA_STATE_SET, base, base + 4096, 7, 0, 0, &r);
 	CHECK_EQ("ipa state set bad ripas", r.x[0], RSI_ERROR_INPUT);

@@ -169,6 +169,21 @@ void rt_set_handler(rt_handler_t h)
 	handler = h;
 }
 
+volatile unsigned rt_sea_count;
+volatile uint64_t rt_sea_esr, rt_sea_far;
+
+bool rt_skip_sea(unsigned kind, struct rt_frame *f)
+{
+	if (RT_KIND_SYNC(kind) && ESR_EC(f->esr) == 0x25 && (f->esr & 0x3F) == 0x10) {
+		rt_sea_count++;
+		rt_sea_esr = f->esr;
+		rt_sea_far = f->far;
+		f->elr += 4;
+		return true;
+	}
+	return false;
+}
+
 void rt_exception(unsigned kind, struct rt_frame *f);
 void rt_exception(unsigned kind, struct rt_frame *f)
 {

@@ -83,6 +83,12 @@ void rt_set_handler(rt_handler_t h);
 #define RT_KIND_IRQ(k)   (((k) & 3) == 1)
 #define ESR_EC(esr)      (((esr) >> 26) & 0x3F)
 
+/* A handler for payloads that provoke synchronous external aborts: a data abort from the current
+ * EL with FSC 0x10 is counted, its ESR/FAR kept, and the access skipped. */
+extern volatile unsigned rt_sea_count;
+extern volatile uint64_t rt_sea_esr, rt_sea_far;
+bool rt_skip_sea(unsigned kind, struct rt_frame *f);
+
 /* ---- system ---- */
 #define read_sysreg(r) ({ uint64_t __v; __asm__ volatile("mrs %0, " #r : "=r"(__v)); __v; })
 #define write_sysreg(r, v) __asm__ volatile("msr " #r ", %0" : : "r"((uint64_t)(v)))
