@@ -30,8 +30,16 @@ static void *wd_thread(void *arg)
 	while (!wd->quit) {
 		uint64_t now = emu_now_ns();
 		if (wd->armed && now >= wd->deadline_ns) {
-			__atomic_store_n(&wd->armed->preempt, 1, __ATOMIC_RELEASE);
-			wd->armed = NULL;
+			struct emu_vcpu *v = wd->armed;
+			if (v->m->no_exit_off) {
+				/* Safe at any time (docs/vcpu.md, quirk 6). A hook that writes PC at the
+				 * same moment cancels the stop: try again 1 ms later while the run lasts. */
+				uc_emu_stop(v->uc);
+				wd->deadline_ns = now + 1000000ULL;
+			} else {
+				__atomic_store_n(&v->preempt, 1, __ATOMIC_RELEASE);
+				wd->armed = NULL;
+			}
 			continue;
 		}
 		/* Sleep until the latest deadline armed, even if that run has ended: back-to-back runs

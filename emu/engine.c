@@ -4,11 +4,13 @@
  * exception record (and finding where it is: calibration).
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "emu/arch.h"
 #include "emu/vcpu.h"
@@ -210,6 +212,112 @@ static void cal_intr(uc_engine *uc, uint32_t intno, void *user)
 	uc_emu_stop(uc);
 }
 
+/* ---- calibration: Unicorn's switch for exit checks inside a block ---- */
+
+/*
+ * Unicorn 2.0.1 checks for a stop request after every guest memory access and leaves the block
+ * with QEMU's "block not started" exit, which puts PC back at the block's start while registers
+ * and memory keep what the block had done (quirk 6). Its engine has a flag that turns these checks
+ * off (its AArch32 translator sets it inside IT blocks); with the flag set, a stop takes effect at
+ * the start of the next block only, so another thread may stop a run at any time. The flag is not
+ * in the API: it is found in struct uc_struct by the fields declared around it (2.0.1:
+ * target_page_size, target_page_align, qemu_host_page_size, qemu_real_host_page_size,
+ * qemu_icache_linesize, cpu_context_size, next_pc, hook_insert, first_tb, no_exit_request,
+ * init_done), then checked by behaviour.
+ */
+#define NOX_PAGE_OFF   0       /* uint32_t target_page_size, target_page_align */
+#define NOX_HOST_OFF   8       /* uint64_t qemu_host_page_size, qemu_real_host_page_size */
+#define NOX_CTX_OFF    28      /* int cpu_context_size */
+#define NOX_FLAG_OFF   42      /* bool no_exit_request */
+#define NOX_INIT_OFF   43      /* bool init_done */
+#define UC_CONTEXT_HDR 16      /* struct uc_context before its data */
+
+static size_t find_no_exit(uc_engine *uc)
+{
+	const uint8_t *p = (const uint8_t *)uc;
+	size_t n = malloc_usable_size(uc);
+	uint64_t host_page = (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t ctx = (uint64_t)uc_context_size(uc) - UC_CONTEXT_HDR;
+	size_t found = 0;
+	unsigned matches = 0;
+
+	for (size_t i = 0; i + NOX_INIT_OFF + 1 <= n; i += 8) {
+		uint32_t page, align;
+		uint64_t host, real_host;
+		int32_t cpu_ctx;
+		memcpy(&page, p + i + NOX_PAGE_OFF, 4);
+		memcpy(&align, p + i + NOX_PAGE_OFF + 4, 4);
+		if (page < 1024 || page > 65536 || (page & (page - 1)) || align != page - 1)
+			continue;
+		memcpy(&host, p + i + NOX_HOST_OFF, 8);
+		memcpy(&real_host, p + i + NOX_HOST_OFF + 8, 8);
+		memcpy(&cpu_ctx, p + i + NOX_CTX_OFF, 4);
+		if (host != host_page || real_host != host_page || cpu_ctx < 0 || (uint64_t)cpu_ctx != ctx)
+			continue;
+		if (p[i + NOX_FLAG_OFF] != 0 || p[i + NOX_INIT_OFF] != 1)
+			continue;
+		found = i + NOX_FLAG_OFF;
+		matches++;
+	}
+	return matches == 1 ? found : 0;
+}
+
+static void nox_store_hook(uc_engine *uc, uc_mem_type type, uint64_t addr, int size, int64_t value,
+			   void *user)
+{
+	(void)type;
+	(void)addr;
+	(void)size;
+	(void)value;
+	(void)user;
+	uc_emu_stop(uc);
+}
+
+/* A store whose hook asks for a stop, then two additions, then a branch to itself: with the flag
+ * set, the additions run and the run ends at the branch (its block's start). */
+static void calibrate_stop(struct emu_calib *c)
+{
+	static const uint32_t code[] = {
+		0xF9000001U,   /* str x1, [x0] */
+		0x91000442U,   /* add x2, x2, #1 */
+		0x91000463U,   /* add x3, x3, #1 */
+		0x14000000U,   /* b . */
+	};
+	uc_engine *uc;
+	uc_hook h;
+
+	if (uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc) != UC_ERR_OK) {
+		snprintf(c->stop_note, sizeof(c->stop_note), "uc_open failed");
+		return;
+	}
+	uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A72);
+	if (uc_mem_map(uc, CAL_CODE, 0x2000, UC_PROT_ALL) != UC_ERR_OK ||
+	    uc_mem_write(uc, CAL_CODE, code, sizeof(code)) != UC_ERR_OK) {
+		snprintf(c->stop_note, sizeof(c->stop_note), "engine set-up failed");
+		uc_close(uc);
+		return;
+	}
+	size_t off = find_no_exit(uc);
+	if (!off) {
+		snprintf(c->stop_note, sizeof(c->stop_note), "flag not found in the engine");
+		uc_close(uc);
+		return;
+	}
+	((volatile uint8_t *)uc)[off] = 1;
+	emu_reg_write(uc, UC_ARM64_REG_X0, CAL_CODE + 0x1000);
+	uc_hook_add(uc, &h, UC_HOOK_MEM_WRITE, (void *)nox_store_hook, NULL, 1, 0);
+	uc_err e = uc_emu_start(uc, CAL_CODE, 0, 0, 0);
+	uint64_t pc = emu_reg_read(uc, UC_ARM64_REG_PC);
+	uint64_t x2 = emu_reg_read(uc, UC_ARM64_REG_X2), x3 = emu_reg_read(uc, UC_ARM64_REG_X3);
+	if (e == UC_ERR_OK && pc == CAL_CODE + 12 && x2 == 1 && x3 == 1 && ((uint8_t *)uc)[off] == 1)
+		c->no_exit_off = off;
+	else
+		snprintf(c->stop_note, sizeof(c->stop_note),
+			 "flag candidate at %zu did not defer the stop (PC %#" PRIx64 ", x2 %" PRIu64 ")",
+			 off, pc, x2);
+	uc_close(uc);
+}
+
 static struct emu_calib calib;
 static pthread_once_t calib_once = PTHREAD_ONCE_INIT;
 
@@ -247,6 +355,13 @@ static void calibrate_once(void)
 		snprintf(c->err, sizeof(c->err), "calibration did not complete");
 	uc_context_free(s.ctx);
 	uc_close(uc);
+	if (c->ok && !getenv("RMMEMU_VCPU_BLOCK_HOOK")) {
+		calibrate_stop(c);
+		if (!c->no_exit_off)
+			emu_log("time slices use a per-block hook (slower): %s", c->stop_note);
+	} else if (c->ok) {
+		snprintf(c->stop_note, sizeof(c->stop_note), "RMMEMU_VCPU_BLOCK_HOOK is set");
+	}
 }
 
 const struct emu_calib *emu_calibrate(void)
@@ -359,6 +474,7 @@ struct emu_machine *emu_machine_create(struct emu_backend *be, struct rmm *rmm, 
 		return NULL;
 	}
 	uc_context_save(m->uc, m->init_ctx);
+	m->no_exit_off = emu_calibrate()->no_exit_off;
 	emu_install_hooks(m);
 	return m;
 }

@@ -402,13 +402,25 @@ void emu_install_hooks(struct emu_machine *m)
 	uc_hook_add(m->uc, &m->h_intr, UC_HOOK_INTR, (void *)hook_intr, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_mrs, UC_HOOK_INSN, (void *)hook_mrs, m, 1, 0, UC_ARM64_INS_MRS);
 	uc_hook_add(m->uc, &m->h_msr, UC_HOOK_INSN, (void *)hook_msr, m, 1, 0, UC_ARM64_INS_MSR);
-	/* Without a time slice nothing preempts a run: no per-block hook (docs/vcpu.md). */
-	if (m->be->slice_ns)
+	/* The watchdog stops runs itself when Unicorn's exit checks inside blocks are off; otherwise
+	 * the block hook does, and without a time slice nothing preempts a run (docs/vcpu.md). */
+	if (m->be->slice_ns && !m->no_exit_off)
 		uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, m, 1, 0);
 }
 
 /* ---- the run ---- */
+
+/* Unicorn's AArch32 translator rewrites the no_exit_request flag at every instruction: once the
+ * realm ran AArch32 code (EL0), blocks translated since may stop half-way, and only the block hook
+ * stops runs safely from then on (blocks translated before keep running until an exit). */
+static void fall_back_to_block_hook(struct emu_machine *m)
+{
+	emu_log("the realm ran AArch32 code: time slices now use the block hook (slower)");
+	m->no_exit_off = 0;
+	if (m->be->slice_ns)
+		uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
+}
 
 static void report_timers(struct emu_vcpu *v)
 {
@@ -500,9 +512,13 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 	if (!deadline || deadline > v->slice_deadline)
 		deadline = v->slice_deadline;
 	__atomic_store_n(&v->preempt, 0, __ATOMIC_RELAXED);
+	if (v->m->no_exit_off)
+		((volatile uint8_t *)v->uc)[v->m->no_exit_off] = 1;
 	emu_wd_arm(be, v, deadline);
 	uc_err err = uc_emu_start(v->uc, emu_reg_read(v->uc, UC_ARM64_REG_PC), 0, 0, 0);
 	emu_wd_disarm(be);
+	if (v->m->no_exit_off && !((volatile uint8_t *)v->uc)[v->m->no_exit_off])
+		fall_back_to_block_hook(v->m);
 
 	if (v->el_change.active)
 		emu_el_change_finish(v);

@@ -55,6 +55,9 @@ struct emu_machine {
 	uc_hook h_intr, h_mrs, h_msr, h_block, h_unmapped;
 	uint64_t hcr;                    /* HCR_EL2 as last written */
 	bool tlb_dirty;                  /* stage-2 changed since the last run */
+	/* Offset of Unicorn's no_exit_request flag (emu_calib), 0 if runs are preempted by the block
+	 * hook instead of a stop from the watchdog thread (docs/vcpu.md, quirk 6). */
+	size_t no_exit_off;
 	uint64_t cntfrq;
 	struct emu_vcpu *cur;            /* the REC whose CPU state is in the engine */
 	unsigned nvcpus;
@@ -79,7 +82,8 @@ struct emu_vcpu {
 	bool have_exit_pc;
 	uint64_t exit_pc;
 	bool error;                      /* emulation failure (reported as an SError exit) */
-	int preempt;                     /* set by the watchdog, acted on at the next block start */
+	int preempt;                     /* set by the watchdog, acted on at the next block start
+					  * (only when the machine has no no_exit_off) */
 	uint64_t slice_deadline;         /* end of this run's time slice (CLOCK_MONOTONIC ns) */
 	/* An ICC_* access the MRS/MSR hook emulated. QEMU does not know these registers and a hook
 	 * cannot skip an unknown one (docs/vcpu.md), so the hook lets QEMU raise UNDEF on it and the
@@ -140,6 +144,10 @@ struct emu_calib {
 	int ok;
 	size_t syndrome_off, vaddress_off, target_el_off;
 	char err[160];
+	/* Offset of Unicorn's no_exit_request flag inside the engine (0: not found; runs are then
+	 * preempted from a per-block hook). See docs/vcpu.md, quirk 6. */
+	size_t no_exit_off;
+	char stop_note[160];             /* why no_exit_off is 0 */
 };
 const struct emu_calib *emu_calibrate(void);
 
