@@ -57,6 +57,8 @@
 
 /* WFx ISS */
 #define ESR_WFX_TI_WFE          (1ULL << 0)
+#define ESR_WFX_CV_COND_AL      ((1ULL << 24) | (0xEULL << 20))   /* CV = 1, COND = always */
+#define INSN_WFE                0xD503205FU
 
 /* System register trap ISS (EC 0x18) */
 #define ESR_SYSREG_DIR_READ     (1ULL << 0)

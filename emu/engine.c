@@ -487,6 +487,7 @@ void emu_machine_free(struct emu_machine *m)
 		uc_context_free(m->init_ctx);
 	if (m->uc)
 		uc_close(m->uc);
+	free(m->wfe_sites);
 	free(m);
 }
 

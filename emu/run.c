@@ -14,6 +14,7 @@
  * saved.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "emu/arch.h"
@@ -371,6 +372,64 @@ static uint32_t hook_msr(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg 
 	return hook_sys(((struct emu_machine *)user)->cur, reg, cp, false);
 }
 
+/* ---- WFE (QEMU 5.0 executes it as a YIELD hint, never trapped: quirk 8) ---- */
+
+/* Before a WFE executes: trapped when the host asked for it, as TF-RMM's WFx exit (PC past the
+ * instruction). Not trapped, it completes at once (a WFE may always complete). */
+static void hook_wfe(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+	struct emu_vcpu *v = ((struct emu_machine *)user)->cur;
+	uint32_t insn;
+	(void)uc;
+	(void)size;
+	/* The same VA may hold other code in another stage-1 context: look at the instruction. */
+	if (!v->rec->trap_wfe || v->exiting || !read_insn(v, address, &insn) || insn != INSN_WFE)
+		return;
+	handle_wfx(v, (EC_WFX << ESR_EC_SHIFT) | ESR_IL | ESR_WFX_CV_COND_AL | ESR_WFX_TI_WFE, address);
+}
+
+static bool wfe_site_known(const struct emu_machine *m, uint64_t va)
+{
+	for (unsigned i = 0; i < m->nwfe_sites; i++)
+		if (m->wfe_sites[i].va == va)
+			return true;
+	return false;
+}
+
+/*
+ * Every newly translated block (UC_HOOK_EDGE_GENERATED, before the block first runs): a WFE ends
+ * its block. The first time a WFE address is seen, a code hook is added for it and the block is
+ * dropped; writing PC makes Unicorn look the block up again (quit_request: the run goes on), so
+ * it is translated anew with the hook before any of it runs.
+ */
+static void hook_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
+{
+	struct emu_machine *m = user;
+	struct emu_vcpu *v = m->cur;
+	uint32_t insn;
+	(void)prev;
+	if (cur->size < 4)
+		return;
+	uint64_t va = cur->pc + cur->size - 4;
+	if (!read_insn(v, va, &insn) || insn != INSN_WFE || wfe_site_known(m, va))
+		return;
+	if (m->nwfe_sites == m->wfe_sites_cap) {
+		unsigned cap = m->wfe_sites_cap ? 2 * m->wfe_sites_cap : 16;
+		struct emu_wfe_site *s = realloc(m->wfe_sites, cap * sizeof(*s));
+		if (!s)
+			return;
+		m->wfe_sites = s;
+		m->wfe_sites_cap = cap;
+	}
+	struct emu_wfe_site *site = &m->wfe_sites[m->nwfe_sites];
+	if (uc_hook_add(uc, &site->h, UC_HOOK_CODE, (void *)hook_wfe, m, va, va) != UC_ERR_OK)
+		return;
+	site->va = va;
+	m->nwfe_sites++;
+	uc_ctl_remove_cache(uc, cur->pc, cur->pc + cur->size);
+	emu_reg_write(uc, UC_ARM64_REG_PC, cur->pc);
+}
+
 /* At the start of every translation block: the only point where a stop is safe (the block's
  * exit check runs before any of its instructions). */
 static void hook_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
@@ -407,6 +466,7 @@ void emu_install_hooks(struct emu_machine *m)
 	if (m->be->slice_ns && !m->no_exit_off)
 		uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, m, 1, 0);
+	uc_hook_add(m->uc, &m->h_new_block, UC_HOOK_EDGE_GENERATED, (void *)hook_new_block, m, 1, 0);
 }
 
 /* ---- the run ---- */

@@ -52,7 +52,10 @@ struct emu_machine {
 	unsigned ipa_bits;
 	uc_engine *uc;
 	uc_context *init_ctx;            /* CPU state after set-up, before any REC ran */
-	uc_hook h_intr, h_mrs, h_msr, h_block, h_unmapped;
+	uc_hook h_intr, h_mrs, h_msr, h_block, h_unmapped, h_new_block;
+	/* WFE instructions met in translated code, each with a code hook (QEMU never traps WFE). */
+	struct emu_wfe_site { uint64_t va; uc_hook h; } *wfe_sites;
+	unsigned nwfe_sites, wfe_sites_cap;
 	uint64_t hcr;                    /* HCR_EL2 as last written */
 	bool tlb_dirty;                  /* stage-2 changed since the last run */
 	/* Offset of Unicorn's no_exit_request flag (emu_calib), 0 if runs are preempted by the block

@@ -2,7 +2,7 @@
  * Interrupts through the GICv3 virtual CPU interface: list registers filled by the host (through a
  * host call, and for the virtual timer when an exit reports it asserted), acknowledge / priority
  * drop / deactivate with ICC_IAR1 / ICC_EOIR1, PMR masking, the timer waking WFI and a busy loop,
- * SGI generation (a system register exit), and WFI trapped by the host.
+ * SGI generation (a system register exit), and WFI and WFE trapped by the host.
  */
 #include "rt.h"
 
@@ -21,6 +21,7 @@
 
 #define HC_INJECT   0x50   /* host: put vINTID x1 with priority x2 in a list register */
 #define HC_TRAP_WFI 0x51   /* host: x1 = trap WFI from now on */
+#define HC_TRAP_WFE 0x52   /* host: x1 = trap WFE from now on */
 
 static volatile unsigned irq_count;
 static volatile uint64_t irq_ids[8], irq_rpr[8];
@@ -114,4 +115,16 @@ void main(void)
 		__asm__ volatile("wfi");
 	rt_host_call(HC_TRAP_WFI, 0, 0, &hc);
 	rt_check(true, "wfi trapped", "%s", "");
+
+	/* WFE between two additions: completes at once when not trapped; trapped on request
+	 * (RMI_REC_ENTER_FLAG_TRAP_WFE), the REC exits with PC past it. Either way the code around it
+	 * runs exactly once. */
+	uint64_t cnt = 0;
+	for (int i = 0; i < 3; i++)
+		__asm__ volatile("add %0, %0, #1\n wfe\n add %0, %0, #16" : "+r"(cnt));
+	rt_host_call(HC_TRAP_WFE, 1, 0, &hc);
+	for (int i = 0; i < 3; i++)
+		__asm__ volatile("add %0, %0, #1\n wfe\n add %0, %0, #16" : "+r"(cnt));
+	rt_host_call(HC_TRAP_WFE, 0, 0, &hc);
+	CHECK_EQ("wfe untrapped and trapped", cnt, 6 * 17);
 }

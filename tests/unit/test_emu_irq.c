@@ -43,6 +43,8 @@ static void host_call(struct rh_realm *r, unsigned rec, unsigned imm, const uint
 		out[0] = 1;
 	} else if (imm == 0x51) {
 		r->trap_wfi = in[1] != 0;
+	} else if (imm == 0x52) {
+		r->trap_wfe = in[1] != 0;
 	}
 }
 
@@ -63,7 +65,12 @@ static void test_irq_timer_wfi(void)
 	CU_ASSERT_EQUAL((r.st.last_sysreg_esr >> 26) & 0x3F, 0x18);
 	CU_ASSERT_EQUAL(r.st.last_sysreg_esr & 0x3FFC1E, (3u << 20) | (5u << 17) | (0u << 14) | (12u << 10) | (11u << 1));
 	CU_ASSERT_EQUAL(r.st.last_sysreg_value, (5ULL << 24) | 1);
-	CU_ASSERT(r.st.wfx_traps >= 3);
+	CU_ASSERT(r.st.wfi_traps >= 3);
+	/* Three WFEs ran untrapped (no exit), three trapped: one exit each, ESR EC 0x01 with TI = WFE
+	 * (TF-RMM reports EC and TI only). */
+	CU_ASSERT_EQUAL(r.st.wfe_traps, 3);
+	CU_ASSERT_EQUAL(r.st.last_wfx_esr, (0x01ULL << 26) | 1);
+	CU_ASSERT(rh_uart_has(&r, "PASS wfe untrapped and trapped\n"));
 	/* Untrapped WFI with nothing pending ended runs with IRQ exits. */
 	CU_ASSERT(r.st.exits[RMI_EXIT_IRQ] >= 1);
 	/* Every list register came back inactive. */

@@ -387,8 +387,12 @@ static bool handle_sync(struct rh_realm *r, unsigned idx)
 		r->st.data_faults++;
 		return map_unknown(r, (hpfar >> 4) << 12);
 	}
-	case 0x01: /* trapped WFI/WFE: nothing to wait for in this host */
-		r->st.wfx_traps++;
+	case 0x01: /* trapped WFI/WFE (ISS.TI): nothing to wait for in this host */
+		r->st.last_wfx_esr = esr;
+		if (esr & 1)
+			r->st.wfe_traps++;
+		else
+			r->st.wfi_traps++;
 		return true;
 	case 0x18: /* trapped system register write (ICC_SGI1R...) */
 		r->st.sysreg_traps++;

@@ -40,8 +40,8 @@ typedef void (*rh_host_call_fn)(struct rh_realm *r, unsigned rec, unsigned imm, 
 struct rh_stats {
 	unsigned entries, exits[8];
 	unsigned mmio_reads, mmio_writes, uart_bytes, sea_injected, data_faults;
-	unsigned ripas_changes, host_calls, wfx_traps, sysreg_traps, timer_irqs, psci;
-	uint64_t last_sysreg_esr, last_sysreg_value;
+	unsigned ripas_changes, host_calls, wfi_traps, wfe_traps, sysreg_traps, timer_irqs, psci;
+	uint64_t last_sysreg_esr, last_sysreg_value, last_wfx_esr;
 	uint64_t last_ripas_base, last_ripas_top, last_ripas_value;
 };
 
