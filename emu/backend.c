@@ -254,6 +254,14 @@ int rmmemu_enable_vcpu(struct rmmemu *emu)
 		emu_log("Unicorn calibration failed: %s", c->err);
 		return RMMEMU_E_SYS;
 	}
+	for (unsigned i = 0; i < rmm->ndram; i++) {
+		if (rmm->dram[i].base + rmm->dram[i].size > (1ULL << EMU_PA_BITS)) {
+			emu_log("DRAM at %#llx..%#llx: the vCPU's CPU model reaches physical addresses below "
+				"2^%u only", (unsigned long long)rmm->dram[i].base,
+				(unsigned long long)(rmm->dram[i].base + rmm->dram[i].size - 1), EMU_PA_BITS);
+			return RMMEMU_E_INVAL;
+		}
+	}
 	pthread_mutex_lock(&rmm->lock);
 	if (rmm->vcpu_ops == &emu_ops) {
 		pthread_mutex_unlock(&rmm->lock);
@@ -268,6 +276,9 @@ int rmmemu_enable_vcpu(struct rmmemu *emu)
 	be->slice_ns = (uint64_t)slice_from_env() * 1000ULL;
 	wd_init(&be->wd);
 	rmm_set_vcpu_ops(rmm, &emu_ops, be);
+	/* Realms wider than the CPU model's PA range could be created but never run: RMI_FEATURES
+	 * offers what the model can translate, as an RMM on an A72 would. */
+	rmm_limit_s2sz(rmm, EMU_PA_BITS);
 	pthread_mutex_unlock(&rmm->lock);
 	return RMMEMU_OK;
 }
@@ -285,6 +296,7 @@ void rmmemu_disable_vcpu(struct rmmemu *emu)
 	while (be->vcpus)
 		release_vcpu(be, be->vcpus);
 	rmm_set_vcpu_ops(rmm, NULL, NULL);
+	rmm_limit_s2sz(rmm, 0);
 	pthread_mutex_unlock(&rmm->lock);
 	backend_free(be);
 }

@@ -531,8 +531,10 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 	v->runs++;
 	emu_machine_switch(v->m, v);
 
-	if (v->m->ipa_bits > 44) {
-		emu_log("realms with an IPA width above 44 bits cannot run (Unicorn's A72: 44-bit PA)");
+	if (v->m->ipa_bits > EMU_PA_BITS) {
+		/* Only a realm created before the backend was enabled (RMI_FEATURES says 44 since). */
+		emu_log("realms with an IPA width above %u bits cannot run (Unicorn's A72: %u-bit PA)",
+			EMU_PA_BITS, EMU_PA_BITS);
 		put_exit(v, RMI_EXIT_SERROR);
 		return;
 	}

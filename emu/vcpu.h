@@ -154,6 +154,10 @@ struct emu_calib {
 };
 const struct emu_calib *emu_calibrate(void);
 
+/* Physical address width of Unicorn's Cortex-A72 model (ID_AA64MMFR0_EL1.PARange = 44 bits): the
+ * widest IPA its stage 2 translates, and the end of the DRAM it can reach (quirk 14). */
+#define EMU_PA_BITS 44
+
 /* The VA (beyond any PA and any translatable VA) used as a faulting vector base. */
 #define EMU_TRAMP_VA 0x0080000000000000ULL
 

@@ -87,6 +87,7 @@ static int parse_range(const char *opt, const char *arg, struct rmmemu_platform_
 struct cli_opts {
 	struct rmmemu_platform_config cfg;
 	bool trace, quiet, stop_on_error;
+	bool layout_given;              /* --dram/--device/--secure/--root/--pa-bits on the command line */
 	const char *inject[RMMEMU_MAX_INJECTIONS];
 	unsigned ninject;
 	const char *trace_json, *report, *inject_irq, *inject_sea;
@@ -193,20 +194,25 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		case O_DRAM:
 			if (parse_range("--dram", optarg, &o->cfg, &dram_given))
 				return -1;
+			o->layout_given = true;
 			break;
 		case O_DEVICE:
 			if (parse_range("--device", optarg, &o->cfg, &dev_given))
 				return -1;
+			o->layout_given = true;
 			break;
 		case O_SECURE:
 			if (parse_range("--secure", optarg, &o->cfg, NULL))
 				return -1;
+			o->layout_given = true;
 			break;
 		case O_ROOT:
 			if (parse_range("--root", optarg, &o->cfg, NULL))
 				return -1;
+			o->layout_given = true;
 			break;
 		case O_PABITS: {
+			o->layout_given = true;
 			uint64_t v;
 			if (parse_size(optarg, &v) || v > 64) {
 				fprintf(stderr, "rmmemu: --pa-bits: bad value '%s'\n", optarg);
@@ -364,7 +370,19 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 {
 	struct realm_build b;
 	char err[512];
-	/* Command-line attestation keys override the file's. */
+	/* The command line's machine layout and attestation keys override the file's. */
+	if (o->layout_given) {
+		struct rmmemu_platform_config *p = &cfg->platform;
+		memcpy(p->dram, o->cfg.dram, sizeof(p->dram));
+		memcpy(p->device, o->cfg.device, sizeof(p->device));
+		memcpy(p->secure, o->cfg.secure, sizeof(p->secure));
+		memcpy(p->root, o->cfg.root, sizeof(p->root));
+		p->num_dram = o->cfg.num_dram;
+		p->num_device = o->cfg.num_device;
+		p->num_secure = o->cfg.num_secure;
+		p->num_root = o->cfg.num_root;
+		p->pa_bits = o->cfg.pa_bits;
+	}
 	if (o->cfg.attest_seed_set) {
 		memcpy(cfg->platform.attest_seed, o->cfg.attest_seed, sizeof(cfg->platform.attest_seed));
 		cfg->platform.attest_seed_set = true;

@@ -358,6 +358,13 @@ int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm
 	if (ipa_bits > 48 || ram_end > (1ULL << (ipa_bits - 1)))
 		return berr(err, errlen, "%s: RAM [0x%llx, 0x%llx) needs more than a 48-bit IPA space", cfg->path,
 			    (unsigned long long)cfg->ram_base, (unsigned long long)ram_end);
+	/* KVM refuses an IPA width above what RMI_FEATURES offers (S2SZ): say so before building. */
+	struct rmmemu_smc_result feat;
+	if (rmmemu_smc6(emu, SMC_RMI_FEATURES, 0, 0, 0, 0, 0, 0, &feat) == RMI_SUCCESS &&
+	    ipa_bits > (feat.x[1] & 0xFF))
+		return berr(err, errlen, "%s: a %u-bit IPA space is wider than the platform offers (RMI_FEATURES "
+			    "S2SZ %u: the platform's PA width, at most 44 bits with the vCPU, whose Cortex-A72 model "
+			    "has a 44-bit PA range)", cfg->path, ipa_bits, (unsigned)(feat.x[1] & 0xFF));
 	if (load_kernel(cfg, &k, err, errlen))
 		return -1;
 	if (cfg->initrd[0] && read_file(cfg->initrd, &initrd, &initrd_len, err, errlen))

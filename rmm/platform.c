@@ -364,6 +364,15 @@ void rmm_trace(struct rmm *rmm, unsigned flag, const char *fmt, ...)
 	va_end(ap);
 }
 
+void rmm_limit_s2sz(struct rmm *rmm, unsigned bits)
+{
+	uint64_t f = rmm_feature_register_0(&rmm->cfg);
+	uint64_t mask = ((1ULL << RMI_FEAT0_S2SZ_WIDTH) - 1) << RMI_FEAT0_S2SZ_SHIFT;
+	if (bits && bits < rmm->cfg.pa_bits)
+		f = (f & ~mask) | ((uint64_t)bits << RMI_FEAT0_S2SZ_SHIFT);
+	rmm->feat_reg0 = f;
+}
+
 void rmm_set_vcpu_ops(struct rmm *rmm, const struct rmm_vcpu_ops *ops, void *ctx)
 {
 	rmm->vcpu_ops = ops;

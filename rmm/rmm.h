@@ -124,6 +124,10 @@ void vmid_free(struct rmm *rmm, unsigned vmid);
 
 /* ---- features ---- */
 uint64_t rmm_feature_register_0(const struct rmmemu_platform_config *cfg);
+/* FeatureRegister0.S2SZ (the widest IPA REALM_CREATE accepts) lowered to bits when the platform's
+ * PA width is larger (the vCPU backend's CPU model has a narrower PA range); 0 restores the
+ * platform's. Caller holds rmm->lock. */
+void rmm_limit_s2sz(struct rmm *rmm, unsigned bits);
 
 /* ---- events ---- */
 static inline void rmm_event(struct rmm *rmm, const struct rmmemu_event *ev)

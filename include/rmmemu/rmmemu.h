@@ -242,8 +242,10 @@ int rmmemu_debug_realm_read(struct rmmemu *emu, uint64_t rd_pa, uint64_t ipa, vo
 /*
  * vCPU backend (emu/): run realm code in Unicorn. Without it RMI_REC_ENTER returns at once with
  * an IRQ exit. Once enabled, REC_ENTER executes the REC's AArch64 code until a REC exit; each REC
- * gets its Unicorn engine on its first entry (released by REC_DESTROY). Returns RMMEMU_OK, or
- * RMMEMU_E_SYS if Unicorn cannot be used (reason on stderr). See docs/vcpu.md.
+ * gets its Unicorn engine on its first entry (released by REC_DESTROY). While enabled, RMI_FEATURES
+ * reports S2SZ <= 44 (the PA range of Unicorn's Cortex-A72; wider realms are refused by
+ * REALM_CREATE). Returns RMMEMU_OK, RMMEMU_E_INVAL if DRAM lies above 2^44 (out of the model's
+ * reach), or RMMEMU_E_SYS if Unicorn cannot be used (reason on stderr). See docs/vcpu.md.
  */
 int rmmemu_enable_vcpu(struct rmmemu *emu);
 /* Release the backend and every REC's engine (call before rmmemu_destroy). */

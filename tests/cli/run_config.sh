@@ -76,5 +76,15 @@ check "claims: a component without a type is refused (exit 2, line)" '[ $rc -eq 
 printf 'platform:\n  attest:\n    claims:\n      lifecycle: 0x10000\nkernel: %s\n' "$demo" >"$tmp/b.yaml"
 "$bin" run "$tmp/b.yaml" >/dev/null 2>"$tmp/err"; rc=$?
 check "claims: lifecycle out of range refused (exit 2)" '[ $rc -eq 2 ] && grep -q "b.yaml:4: platform.attest.claims.lifecycle" "$tmp/err"'
+# The vCPU's CPU model (Cortex-A72) has a 44-bit PA range: RMI_FEATURES offers S2SZ 44 with it, so
+# wider realms are refused before anything is built, and DRAM above 2^44 cannot be used.
+printf 'realm:\n  ipa_bits: 46\n  vcpus: 1\nmemory:\n  size: 64M\nkernel: %s\n' "$payload" >"$tmp/w.yaml"
+"$bin" run "$tmp/w.yaml" >/dev/null 2>"$tmp/err"; rc=$?
+check "46-bit IPA with the vCPU: refused (exit 2, S2SZ 44)" '[ $rc -eq 2 ] && grep -q "46-bit IPA space is wider than the platform offers (RMI_FEATURES S2SZ 44" "$tmp/err" || { cat "$tmp/err"; false; }'
+"$bin" run --dram 0x100000000000:64M "$tmp/r.yaml" >/dev/null 2>"$tmp/err"; rc=$?
+check "DRAM above 2^44 with the vCPU: refused (exit 2)" '[ $rc -eq 2 ] && grep -q "below 2^44 only" "$tmp/err" || { cat "$tmp/err"; false; }'
+# Machine layout options on the command line replace the configuration's platform.
+"$bin" run --dram 0x80000000:512M >"$tmp/err" 2>&1; rc=$?
+check "run --dram replaces the configured (embedded demo) DRAM" '[ $rc -eq 0 ] && grep -q "torn down: 131072 of 131072 granules" "$tmp/err" || { cat "$tmp/err"; false; }'
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -53,11 +53,20 @@ static void test_disable_enable(void)
 	 * nothing runs), and comes back with a fresh engine that resumes the saved state. */
 	for (unsigned i = 0; i < 5; i++)
 		CU_ASSERT(rh_enter(&ra, 0) >= 0);
+	/* While enabled, RMI_FEATURES offers the CPU model's 44-bit IPA range; the platform's 48
+	 * without it. */
+	struct rmmemu_smc_result res;
+	CU_ASSERT_EQUAL(rh_call(&env, SMC_RMI_FEATURES, 0, 0, 0, 0, 0, &res), RMI_SUCCESS);
+	CU_ASSERT_EQUAL(res.x[1] & 0xFF, 44);
 	rmmemu_disable_vcpu(env.emu);
+	CU_ASSERT_EQUAL(rh_call(&env, SMC_RMI_FEATURES, 0, 0, 0, 0, 0, &res), RMI_SUCCESS);
+	CU_ASSERT_EQUAL(res.x[1] & 0xFF, 48);
 	size_t len = ra.uart_len;
 	CU_ASSERT_EQUAL(rh_enter(&ra, 0), RMI_EXIT_IRQ);
 	CU_ASSERT_EQUAL(ra.uart_len, len);
 	CU_ASSERT_EQUAL(rmmemu_enable_vcpu(env.emu), RMMEMU_OK);
+	CU_ASSERT_EQUAL(rh_call(&env, SMC_RMI_FEATURES, 0, 0, 0, 0, 0, &res), RMI_SUCCESS);
+	CU_ASSERT_EQUAL(res.x[1] & 0xFF, 44);
 	CU_ASSERT(rh_run(&ra, 10000));
 	show(&ra);
 	CU_ASSERT(rh_uart_has(&ra, "hello from realm cpu 0"));
