@@ -193,6 +193,14 @@ static void op_run(void *ctx, struct rmm *rmm, struct rec *rec, rmm_pa_t rec_pa,
 	emu_run(v, rmm, exit);
 }
 
+static void op_data_destroyed(void *ctx, const struct s2tt_ctx *s2, rmm_pa_t pa)
+{
+	struct emu_backend *be = ctx;
+	for (struct emu_machine *m = be->machines; m; m = m->next)
+		if (m->s2 == s2)
+			emu_code_stale(m, pa.val);
+}
+
 static void op_s2_invalidate(void *ctx, const struct s2tt_ctx *s2, uint64_t ipa, uint64_t size)
 {
 	struct emu_backend *be = ctx;
@@ -229,6 +237,7 @@ static void op_fini(void *ctx)
 static const struct rmm_vcpu_ops emu_ops = {
 	.run = op_run,
 	.s2_invalidate = op_s2_invalidate,
+	.data_destroyed = op_data_destroyed,
 	.rec_destroy = op_rec_destroy,
 	.fini = op_fini,
 };

@@ -54,6 +54,7 @@ void emu_reg_write(uc_engine *uc, int reg, uint64_t val)
 #define CP_CNTVOFF_EL2  3, 4, 14, 0, 3
 #define CP_VMPIDR_EL2   3, 4, 0, 0, 5
 #define CP_TLBI_ALLE1   1, 4, 8, 7, 4
+#define CP_SCTLR_EL1    3, 0, 1, 0, 0
 
 void emu_set_hcr(struct emu_vcpu *v, uint64_t hcr)
 {
@@ -68,8 +69,56 @@ void emu_tlb_flush(struct emu_vcpu *v)
 {
 	emu_cp_write(v->uc, CP_TLBI_ALLE1, 0);
 	/* The translated-code cache is not flushed: UC_CTL_TB_FLUSH takes over a second with this
-	 * memory map (docs/vcpu.md). QEMU invalidates translations when the realm writes to code
-	 * pages; only code in a granule the RMM rewrote behind its back could be stale. */
+	 * memory map (docs/vcpu.md). QEMU drops translations when the realm writes to code pages,
+	 * and emu_drop_stale_code when the RMM scrubbed one. */
+}
+
+/* ---- code translated from granules the RMM scrubbed ---- */
+
+/* QEMU notices when the realm writes to a page it has translated code from, but not when the RMM
+ * rewrites a granule behind it (DATA_DESTROY scrubs it; the host may then give the same granule
+ * back at any IPA). Such granules are collected and their code dropped before the next run. */
+void emu_code_stale(struct emu_machine *m, uint64_t pa)
+{
+	if (!m->has_run)
+		return;                  /* nothing translated yet */
+	if (m->nstale == m->stale_cap) {
+		unsigned cap = m->stale_cap ? 2 * m->stale_cap : 64;
+		uint64_t *p = realloc(m->stale_pa, cap * sizeof(*p));
+		if (!p) {
+			emu_drop_stale_code(m);  /* drop what is pending now, then this one */
+			if (!m->stale_cap)
+				return;
+		} else {
+			m->stale_pa = p;
+			m->stale_cap = cap;
+		}
+	}
+	m->stale_pa[m->nstale++] = pa;
+}
+
+/*
+ * Unicorn 2.0.1 drops translated code only by virtual address (UC_CTL_TB_REMOVE_CACHE, translated
+ * with the CPU's current regime); a flush of everything takes over a second (quirk 11). With stage
+ * 1 and stage 2 off for the moment, a VA is the PA: the collected granules' code is dropped by PA,
+ * then SCTLR_EL1, HCR_EL2 and the TLB are restored. Called between runs with the state of the REC
+ * that ran last in the engine (its translation regime is the non-secure EL1&0 one).
+ */
+void emu_drop_stale_code(struct emu_machine *m)
+{
+	uc_engine *uc = m->uc;
+	if (!m->nstale)
+		return;
+	uint64_t sctlr = emu_cp_read(uc, CP_SCTLR_EL1);
+	emu_cp_write(uc, CP_SCTLR_EL1, sctlr & ~SCTLR_M);
+	emu_cp_write(uc, CP_HCR_EL2, m->hcr & ~HCR_VM);
+	emu_cp_write(uc, CP_TLBI_ALLE1, 0);
+	for (unsigned i = 0; i < m->nstale; i++)
+		uc_ctl_remove_cache(uc, m->stale_pa[i], m->stale_pa[i] + GRANULE_SIZE);
+	emu_cp_write(uc, CP_SCTLR_EL1, sctlr);
+	emu_cp_write(uc, CP_HCR_EL2, m->hcr);
+	emu_cp_write(uc, CP_TLBI_ALLE1, 0);
+	m->nstale = 0;
 }
 
 /* ---- EL1 system registers kept in struct rec ---- */
@@ -488,6 +537,7 @@ void emu_machine_free(struct emu_machine *m)
 	if (m->uc)
 		uc_close(m->uc);
 	free(m->wfe_sites);
+	free(m->stale_pa);
 	free(m);
 }
 

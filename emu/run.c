@@ -529,6 +529,8 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 	v->error = false;
 	v->sys_pending.active = false;
 	v->runs++;
+	/* Before the switch: the engine still holds the state of a REC that has run. */
+	emu_drop_stale_code(v->m);
 	emu_machine_switch(v->m, v);
 
 	if (v->m->ipa_bits > EMU_PA_BITS) {
@@ -579,6 +581,7 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 	emu_wd_arm(be, v, deadline);
 	uc_err err = uc_emu_start(v->uc, emu_reg_read(v->uc, UC_ARM64_REG_PC), 0, 0, 0);
 	emu_wd_disarm(be);
+	v->m->has_run = true;
 	if (v->m->no_exit_off && !((volatile uint8_t *)v->uc)[v->m->no_exit_off])
 		fall_back_to_block_hook(v->m);
 

@@ -56,6 +56,10 @@ struct emu_machine {
 	/* WFE instructions met in translated code, each with a code hook (QEMU never traps WFE). */
 	struct emu_wfe_site { uint64_t va; uc_hook h; } *wfe_sites;
 	unsigned nwfe_sites, wfe_sites_cap;
+	/* Granules scrubbed by DATA_DESTROY whose translated code is dropped before the next run. */
+	uint64_t *stale_pa;
+	unsigned nstale, stale_cap;
+	bool has_run;                    /* realm code has been translated in this engine */
 	uint64_t hcr;                    /* HCR_EL2 as last written */
 	bool tlb_dirty;                  /* stage-2 changed since the last run */
 	/* Offset of Unicorn's no_exit_request flag (emu_calib), 0 if runs are preempted by the block
@@ -232,6 +236,8 @@ void emu_wd_disarm(struct emu_backend *be);
 /* ---- run.c ---- */
 void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit);
 void emu_install_hooks(struct emu_machine *m);
+void emu_code_stale(struct emu_machine *m, uint64_t pa);
+void emu_drop_stale_code(struct emu_machine *m);
 /* Stop emulation with the exit already written into v->exit. */
 void emu_request_exit(struct emu_vcpu *v);
 void emu_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -2,6 +2,7 @@
 #include "rmi/rmi.h"
 #include "rmi/rtt_common.h"
 #include "rmm/measure_hooks.h"
+#include "rmm/vcpu_ops.h"
 
 static uint64_t validate_data_create_unknown(uint64_t ipa, const struct rd *rd)
 {
@@ -108,6 +109,8 @@ void rmi_data_destroy(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 		granule_refcount_sub(granule_meta(rmm, wi.table_pa), 1);
 		granule_find(rmm, data_pa, &g_data);
 		granule_zero(&g_data);
+		if (rmm->vcpu_ops && rmm->vcpu_ops->data_destroyed)
+			rmm->vcpu_ops->data_destroyed(rmm->vcpu_ctx, &rd->s2, data_pa);
 		granule_set_state(rmm, &g_data, GRANULE_STATE_DELEGATED);
 		res[0] = RMI_SUCCESS;
 		res[1] = data_pa.val;

@@ -33,6 +33,9 @@ struct rmm_vcpu_ops {
 		    struct rec_exit_image *exit);
 	/* Stage-2 mappings of a realm changed in [ipa, ipa + size): drop cached translations. */
 	void (*s2_invalidate)(void *ctx, const struct s2tt_ctx *s2, uint64_t ipa, uint64_t size);
+	/* DATA_DESTROY scrubbed the realm's DATA granule at pa behind the vCPU's back: code translated
+	 * from it must not run again (the granule may come back at any IPA with other contents). */
+	void (*data_destroyed)(void *ctx, const struct s2tt_ctx *s2, rmm_pa_t pa);
 	/* A REC is being destroyed: release its backend state. */
 	void (*rec_destroy)(void *ctx, struct rec *rec);
 	/* The RMM instance is being destroyed: release the backend (may be NULL). */

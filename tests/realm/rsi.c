@@ -2,16 +2,42 @@
  * RSI from a realm: version, features, realm config, measurements, IPA state, host call, PSCI
  * queries, an unknown FID; then a RIPAS change of one page to EMPTY (a RIPAS_CHANGE exit the host
  * completes with RTT_SET_RIPAS), the access that follows taken as a synchronous external abort,
- * and the way back to RAM (the host populates the page again on the next fault).
+ * and the way back to RAM (the host populates the page again on the next fault, with the same
+ * granule: code the realm ran from it before must not run again, the page now holds zeros).
  */
 #include "rt.h"
 
 static uint8_t page[4096] __attribute__((aligned(4096)));
 static struct rt_host_call hc;
+
+#define CODE_OFF 0x100
+static unsigned undef_count;
+
+/* SEAs as rt_skip_sea; an undefined instruction (a zero word) at the code in `page`: returns to
+ * the caller with x0 = 0xDEAD. */
+static bool on_exception(unsigned kind, struct rt_frame *f)
+{
+	if (rt_skip_sea(kind, f))
+		return true;
+	if (RT_KIND_SYNC(kind) && ESR_EC(f->esr) == 0 && f->elr == (uint64_t)page + CODE_OFF) {
+		undef_count++;
+		f->x[0] = 0xDEAD;
+		f->elr = f->x[30];
+		return true;
+	}
+	return false;
+}
+
+static uint64_t call_page(void)
+{
+	uint64_t (*fn)(void) = (uint64_t (*)(void))(void *)(page + CODE_OFF);
+	return fn();
+}
+
 void main(void)
 {
 	struct rt_smc r;
-	rt_set_handler(rt_skip_sea);
+	rt_set_handler(on_exception);
 
 	rt_smc6(RSI_VERSION, RSI_ABI_1_0, 0, 0, 0, 0, &r);
 	rt_check(r.x[0] == RSI_SUCCESS && r.x[1] == RSI_ABI_1_0 && r.x[2] == RSI_ABI_1_0, "rsi version",
@@ -43,9 +69,14 @@ void main(void)
 	CHECK_EQ("unknown fid", rt_smc6(0xC4000175UL, 0, 0, 0, 0, 0, NULL), (uint64_t)-1);
 	CHECK_EQ("smccc version", rt_smc6(0x80000000UL, 0, 0, 0, 0, 0, NULL), 0x10002);
 
-	/* RIPAS RAM -> EMPTY: the page is populated first, then given up. */
+	/* RIPAS RAM -> EMPTY: the page is populated first (with code, run once), then given up. */
 	uint64_t base = (uint64_t)page;
 	page[0] = 0x5A;
+	static const uint32_t code[] = { 0xD2800540U /* mov x0, #42 */, 0xD65F03C0U /* ret */ };
+	for (unsigned i = 0; i < 2; i++)
+		((volatile uint32_t *)(page + CODE_OFF))[i] = code[i];
+	__asm__ volatile("dsb ish\n ic iallu\n dsb ish\n isb" : : : "memory");
+	CHECK_EQ("code in the page runs", call_page(), 42);
 	rt_smc6(RSI_IPA_STATE_SET, base, base + 4096, RIPAS_EMPTY, 0, 0, &r);
 	rt_check(r.x[0] == RSI_SUCCESS && r.x[1] == base + 4096 && r.x[2] == 0, "ipa state set empty",
 		 "%lx %lx %lx", (unsigned long)r.x[0], (unsigned long)r.x[1], (unsigned long)r.x[2]);
@@ -65,6 +96,9 @@ void main(void)
 		 (unsigned long)r.x[0], (unsigned long)r.x[1]);
 	CHECK_EQ("ram again, zeroed", *(volatile uint8_t *)page, 0);
 	CHECK_EQ("no further SEA", rt_sea_count, 2);
+	/* The page is read, never written, since it came back: its old code must not run. */
+	CHECK_EQ("ram again, old code gone (undefined instruction)", call_page(), 0xDEAD);
+	CHECK_EQ("one undefined instruction", undef_count, 1);
 
 	rt_smc6(RSI_IPA_STATE_SET, base, base + 4096, 7, 0, 0, &r);
 	CHECK_EQ("ipa state set bad ripas", r.x[0], RSI_ERROR_INPUT);

@@ -47,6 +47,10 @@ static void test_rsi(void)
 	CU_ASSERT_EQUAL(r.st.ripas_changes, 2);
 	CU_ASSERT_EQUAL(r.st.last_ripas_value, RMI_RAM);
 	CU_ASSERT_EQUAL(r.st.last_ripas_top - r.st.last_ripas_base, 4096);
+	/* The page came back as the granule it had before (the host reuses freed granules), and the
+	 * code the realm ran from it was not run again (docs/vcpu.md, "RTT changes"). */
+	CU_ASSERT(env.reused >= 1);
+	CU_ASSERT(rh_uart_has(&r, "PASS ram again, old code gone (undefined instruction)\n"));
 	/* What the realm read with RSI_MEASUREMENT_READ is the RMM's RIM and REM1. */
 	uint8_t m[64];
 	size_t len;

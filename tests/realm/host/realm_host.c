@@ -185,7 +185,18 @@ static bool map_unknown(struct rh_realm *r, uint64_t ipa)
 	ipa &= ~(G - 1);
 	if (!rtt_path(r, ipa, 3))
 		return false;
-	uint64_t pa = dg(r->env);
+	/* A granule given back earlier is used again first, as KVM's page allocator would. */
+	struct rh_env *e = r->env;
+	uint64_t pa = 0;
+	if (e->nfreed) {
+		pa = e->freed[--e->nfreed];
+		if (delegate(e, pa, 1))
+			e->reused++;
+		else
+			pa = 0;
+	}
+	if (!pa)
+		pa = dg(e);
 	if (!pa) {
 		fail(r, "out of memory");
 		return false;
@@ -477,8 +488,12 @@ static bool handle_ripas(struct rh_realm *r, unsigned idx)
 			if (r->data[i].ipa < base || r->data[i].ipa >= top || !r->data[i].pa)
 				continue;
 			if (rh_call(r->env, SMC_RMI_DATA_DESTROY, r->rd, r->data[i].ipa, 0, 0, 0, NULL) == RMI_SUCCESS &&
-			    rh_call(r->env, SMC_RMI_GRANULE_UNDELEGATE, r->data[i].pa, 0, 0, 0, 0, NULL) == RMI_SUCCESS)
+			    rh_call(r->env, SMC_RMI_GRANULE_UNDELEGATE, r->data[i].pa, 0, 0, 0, 0, NULL) == RMI_SUCCESS) {
+				struct rh_env *e = r->env;
+				if (e->nfreed < sizeof(e->freed) / sizeof(e->freed[0]))
+					e->freed[e->nfreed++] = r->data[i].pa;
 				r->data[i].pa = 0;
+			}
 		}
 	}
 	return true;

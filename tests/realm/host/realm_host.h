@@ -28,6 +28,9 @@
 struct rh_env {
 	struct rmmemu *emu;
 	uint64_t dram_base, next, end;  /* NS granule bump allocator */
+	uint64_t freed[64];             /* granules given back (RIPAS EMPTY), reused first as KVM's */
+	unsigned nfreed;                /* allocator would */
+	unsigned reused;                /* granules taken from freed */
 	unsigned next_vmid;
 	bool verbose;
 };
