@@ -75,9 +75,30 @@ void emu_tlb_flush(struct emu_vcpu *v)
 
 /* ---- code translated from granules the RMM scrubbed ---- */
 
+/*
+ * Unicorn 2.0.1 drops translated code only by virtual address (UC_CTL_TB_REMOVE_CACHE, translated
+ * with the CPU's current regime); a flush of everything takes over a second (quirk 11). With stage
+ * 1 and stage 2 off for the moment, a VA is the PA: the granules' code is dropped by PA, then
+ * SCTLR_EL1, HCR_EL2 and the TLB are restored. Called between runs with the state of the REC that
+ * ran last in the engine (its translation regime is the non-secure EL1&0 one).
+ */
+static void drop_code(struct emu_machine *m, const uint64_t *pa, unsigned n)
+{
+	uc_engine *uc = m->uc;
+	uint64_t sctlr = emu_cp_read(uc, CP_SCTLR_EL1);
+	emu_cp_write(uc, CP_SCTLR_EL1, sctlr & ~SCTLR_M);
+	emu_cp_write(uc, CP_HCR_EL2, m->hcr & ~HCR_VM);
+	emu_cp_write(uc, CP_TLBI_ALLE1, 0);
+	for (unsigned i = 0; i < n; i++)
+		uc_ctl_remove_cache(uc, pa[i], pa[i] + GRANULE_SIZE);
+	emu_cp_write(uc, CP_SCTLR_EL1, sctlr);
+	emu_cp_write(uc, CP_HCR_EL2, m->hcr);
+	emu_cp_write(uc, CP_TLBI_ALLE1, 0);
+}
+
 /* QEMU notices when the realm writes to a page it has translated code from, but not when the RMM
  * rewrites a granule behind it (DATA_DESTROY scrubs it; the host may then give the same granule
- * back at any IPA). Such granules are collected and their code dropped before the next run. */
+ * back at any IPA). Such granules are collected, and their code dropped before the next run. */
 void emu_code_stale(struct emu_machine *m, uint64_t pa)
 {
 	if (!m->has_run)
@@ -86,38 +107,21 @@ void emu_code_stale(struct emu_machine *m, uint64_t pa)
 		unsigned cap = m->stale_cap ? 2 * m->stale_cap : 64;
 		uint64_t *p = realloc(m->stale_pa, cap * sizeof(*p));
 		if (!p) {
-			emu_drop_stale_code(m);  /* drop what is pending now, then this one */
-			if (!m->stale_cap)
-				return;
-		} else {
-			m->stale_pa = p;
-			m->stale_cap = cap;
+			/* No room to collect it: drop what is pending and this one now. */
+			emu_drop_stale_code(m);
+			drop_code(m, &pa, 1);
+			return;
 		}
+		m->stale_pa = p;
+		m->stale_cap = cap;
 	}
 	m->stale_pa[m->nstale++] = pa;
 }
 
-/*
- * Unicorn 2.0.1 drops translated code only by virtual address (UC_CTL_TB_REMOVE_CACHE, translated
- * with the CPU's current regime); a flush of everything takes over a second (quirk 11). With stage
- * 1 and stage 2 off for the moment, a VA is the PA: the collected granules' code is dropped by PA,
- * then SCTLR_EL1, HCR_EL2 and the TLB are restored. Called between runs with the state of the REC
- * that ran last in the engine (its translation regime is the non-secure EL1&0 one).
- */
 void emu_drop_stale_code(struct emu_machine *m)
 {
-	uc_engine *uc = m->uc;
-	if (!m->nstale)
-		return;
-	uint64_t sctlr = emu_cp_read(uc, CP_SCTLR_EL1);
-	emu_cp_write(uc, CP_SCTLR_EL1, sctlr & ~SCTLR_M);
-	emu_cp_write(uc, CP_HCR_EL2, m->hcr & ~HCR_VM);
-	emu_cp_write(uc, CP_TLBI_ALLE1, 0);
-	for (unsigned i = 0; i < m->nstale; i++)
-		uc_ctl_remove_cache(uc, m->stale_pa[i], m->stale_pa[i] + GRANULE_SIZE);
-	emu_cp_write(uc, CP_SCTLR_EL1, sctlr);
-	emu_cp_write(uc, CP_HCR_EL2, m->hcr);
-	emu_cp_write(uc, CP_TLBI_ALLE1, 0);
+	if (m->nstale)
+		drop_code(m, m->stale_pa, m->nstale);
 	m->nstale = 0;
 }
 

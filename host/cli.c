@@ -87,7 +87,8 @@ static int parse_range(const char *opt, const char *arg, struct rmmemu_platform_
 struct cli_opts {
 	struct rmmemu_platform_config cfg;
 	bool trace, quiet, stop_on_error;
-	bool layout_given;              /* --dram/--device/--secure/--root/--pa-bits on the command line */
+	/* Machine layout options given on the command line (they replace a configuration's). */
+	bool dram_given, device_given, secure_given, root_given, pa_bits_given;
 	const char *inject[RMMEMU_MAX_INJECTIONS];
 	unsigned ninject;
 	const char *trace_json, *report, *inject_irq, *inject_sea;
@@ -181,7 +182,6 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		{ "inject-sea", required_argument, NULL, O_INJECT_SEA },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool dram_given = false, dev_given = false;
 	rmmemu_platform_default(&o->cfg);
 	optind = 1;
 	opterr = 0;
@@ -192,27 +192,25 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		case O_QUIET: o->quiet = true; break;
 		case O_STOP: o->stop_on_error = true; break;
 		case O_DRAM:
-			if (parse_range("--dram", optarg, &o->cfg, &dram_given))
+			if (parse_range("--dram", optarg, &o->cfg, &o->dram_given))
 				return -1;
-			o->layout_given = true;
 			break;
 		case O_DEVICE:
-			if (parse_range("--device", optarg, &o->cfg, &dev_given))
+			if (parse_range("--device", optarg, &o->cfg, &o->device_given))
 				return -1;
-			o->layout_given = true;
 			break;
 		case O_SECURE:
 			if (parse_range("--secure", optarg, &o->cfg, NULL))
 				return -1;
-			o->layout_given = true;
+			o->secure_given = true;
 			break;
 		case O_ROOT:
 			if (parse_range("--root", optarg, &o->cfg, NULL))
 				return -1;
-			o->layout_given = true;
+			o->root_given = true;
 			break;
 		case O_PABITS: {
-			o->layout_given = true;
+			o->pa_bits_given = true;
 			uint64_t v;
 			if (parse_size(optarg, &v) || v > 64) {
 				fprintf(stderr, "rmmemu: --pa-bits: bad value '%s'\n", optarg);
@@ -370,19 +368,26 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 {
 	struct realm_build b;
 	char err[512];
-	/* The command line's machine layout and attestation keys override the file's. */
-	if (o->layout_given) {
-		struct rmmemu_platform_config *p = &cfg->platform;
+	/* What the command line gives of the machine layout and attestation keys replaces the file's. */
+	struct rmmemu_platform_config *p = &cfg->platform;
+	if (o->dram_given) {
 		memcpy(p->dram, o->cfg.dram, sizeof(p->dram));
-		memcpy(p->device, o->cfg.device, sizeof(p->device));
-		memcpy(p->secure, o->cfg.secure, sizeof(p->secure));
-		memcpy(p->root, o->cfg.root, sizeof(p->root));
 		p->num_dram = o->cfg.num_dram;
-		p->num_device = o->cfg.num_device;
-		p->num_secure = o->cfg.num_secure;
-		p->num_root = o->cfg.num_root;
-		p->pa_bits = o->cfg.pa_bits;
 	}
+	if (o->device_given) {
+		memcpy(p->device, o->cfg.device, sizeof(p->device));
+		p->num_device = o->cfg.num_device;
+	}
+	if (o->secure_given) {
+		memcpy(p->secure, o->cfg.secure, sizeof(p->secure));
+		p->num_secure = o->cfg.num_secure;
+	}
+	if (o->root_given) {
+		memcpy(p->root, o->cfg.root, sizeof(p->root));
+		p->num_root = o->cfg.num_root;
+	}
+	if (o->pa_bits_given)
+		p->pa_bits = o->cfg.pa_bits;
 	if (o->cfg.attest_seed_set) {
 		memcpy(cfg->platform.attest_seed, o->cfg.attest_seed, sizeof(cfg->platform.attest_seed));
 		cfg->platform.attest_seed_set = true;

@@ -86,5 +86,8 @@ check "DRAM above 2^44 with the vCPU: refused (exit 2)" '[ $rc -eq 2 ] && grep -
 # Machine layout options on the command line replace the configuration's platform.
 "$bin" run --dram 0x80000000:512M >"$tmp/err" 2>&1; rc=$?
 check "run --dram replaces the configured (embedded demo) DRAM" '[ $rc -eq 0 ] && grep -q "torn down: 131072 of 131072 granules" "$tmp/err" || { cat "$tmp/err"; false; }'
+printf 'platform:\n  dram: ["0x200000000:512M"]\nrealm:\n  vcpus: 1\nmemory:\n  size: 64M\nkernel: %s\n' "$payload" >"$tmp/pd.yaml"
+"$bin" run --pa-bits 44 --trace "$tmp/pd.yaml" >/dev/null 2>"$tmp/err"; rc=$?
+check "run --pa-bits keeps the configured DRAM" '[ $rc -eq 0 ] && grep -q "RMI_GRANULE_DELEGATE(addr=0x2000" "$tmp/err" || { tail -5 "$tmp/err"; false; }'
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
