@@ -85,6 +85,8 @@ static void wd_fini(struct emu_watchdog *wd)
 
 static void wd_set(struct emu_watchdog *wd, uint64_t deadline_ns)
 {
+	if (wd->kicked && wd->armed)
+		deadline_ns = 1;         /* the host kicked: stop the run now, whatever else is due */
 	if (!wd->started && deadline_ns != UINT64_MAX) {
 		if (pthread_create(&wd->thread, NULL, wd_thread, wd) == 0)
 			wd->started = true;
@@ -119,8 +121,21 @@ void emu_wd_disarm(struct emu_backend *be)
 	struct emu_watchdog *wd = &be->wd;
 	pthread_mutex_lock(&wd->mu);
 	wd->armed = NULL;
+	wd->kicked = false;              /* this run ended after the kick: the host sees its exit */
 	pthread_mutex_unlock(&wd->mu);
 }
+
+/* rmmemu_vcpu_kick: a run in progress is stopped by the watchdog thread at once (the same stop as
+ * a time slice's end); otherwise the next run is armed to stop at once (emu_wd_arm). */
+static void wd_kick(struct emu_watchdog *wd)
+{
+	pthread_mutex_lock(&wd->mu);
+	wd->kicked = true;
+	if (wd->armed)
+		wd_set(wd, 1);           /* else emu_wd_arm sees `kicked` */
+	pthread_mutex_unlock(&wd->mu);
+}
+
 
 /* ---- rmm_vcpu_ops ---- */
 
@@ -308,6 +323,15 @@ void rmmemu_disable_vcpu(struct rmmemu *emu)
 	rmm_limit_s2sz(rmm, 0);
 	pthread_mutex_unlock(&rmm->lock);
 	backend_free(be);
+}
+
+void rmmemu_vcpu_kick(struct rmmemu *emu)
+{
+	struct rmm *rmm = rmmemu_core(emu);
+	pthread_mutex_lock(&rmm->ops_lock);
+	if (rmm->vcpu_ops == &emu_ops)
+		wd_kick(&((struct emu_backend *)rmm->vcpu_ctx)->wd);
+	pthread_mutex_unlock(&rmm->ops_lock);
 }
 
 void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us)

@@ -461,9 +461,9 @@ void emu_install_hooks(struct emu_machine *m)
 	uc_hook_add(m->uc, &m->h_intr, UC_HOOK_INTR, (void *)hook_intr, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_mrs, UC_HOOK_INSN, (void *)hook_mrs, m, 1, 0, UC_ARM64_INS_MRS);
 	uc_hook_add(m->uc, &m->h_msr, UC_HOOK_INSN, (void *)hook_msr, m, 1, 0, UC_ARM64_INS_MSR);
-	/* The watchdog stops runs itself when Unicorn's exit checks inside blocks are off; otherwise
-	 * the block hook does, and without a time slice nothing preempts a run (docs/vcpu.md). */
-	if (m->be->slice_ns && !m->no_exit_off)
+	/* The watchdog stops runs itself (time slice, timer deadline, kick) when Unicorn's exit checks
+	 * inside blocks are off; otherwise the block hook does (docs/vcpu.md, quirk 6). */
+	if (!m->no_exit_off)
 		uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_unmapped, UC_HOOK_MEM_UNMAPPED, (void *)hook_unmapped, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_new_block, UC_HOOK_EDGE_GENERATED, (void *)hook_new_block, m, 1, 0);
@@ -473,13 +473,12 @@ void emu_install_hooks(struct emu_machine *m)
 
 /* Unicorn's AArch32 translator rewrites the no_exit_request flag at every instruction: once the
  * realm ran AArch32 code (EL0), blocks translated since may stop half-way, and only the block hook
- * stops runs safely from then on (blocks translated before keep running until an exit). */
+ * stops runs safely from then on (blocks translated before it was added are not preempted). */
 static void fall_back_to_block_hook(struct emu_machine *m)
 {
 	emu_log("the realm ran AArch32 code: time slices now use the block hook (slower)");
 	m->no_exit_off = 0;
-	if (m->be->slice_ns)
-		uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
+	uc_hook_add(m->uc, &m->h_block, UC_HOOK_BLOCK, (void *)hook_block, m, 1, 0);
 }
 
 static void report_timers(struct emu_vcpu *v)

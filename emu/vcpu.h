@@ -136,6 +136,8 @@ struct emu_watchdog {
 	struct emu_vcpu *armed;
 	uint64_t deadline_ns;            /* CLOCK_MONOTONIC; kept after the run ends */
 	uint64_t wait_until;             /* what the thread sleeps until (0: awake) */
+	bool kicked;                     /* rmmemu_vcpu_kick since the last run ended: the armed run
+					  * (or the next one) stops at once */
 };
 
 struct emu_backend {

@@ -43,6 +43,7 @@ void rmmemu_destroy(struct rmmemu *emu)
 	if (emu->rmm.vcpu_ops && emu->rmm.vcpu_ops->fini)
 		emu->rmm.vcpu_ops->fini(emu->rmm.vcpu_ctx);
 	pthread_mutex_destroy(&emu->rmm.lock);
+	pthread_mutex_destroy(&emu->rmm.ops_lock);
 	rmm_platform_fini(&emu->rmm);
 	free(emu);
 }

@@ -167,6 +167,7 @@ int rmm_platform_init(struct rmm *rmm, const struct rmmemu_platform_config *cfg,
 	}
 	rmm->feat_reg0 = rmm_feature_register_0(cfg);
 	pthread_mutex_init(&rmm->lock, NULL);
+	pthread_mutex_init(&rmm->ops_lock, NULL);
 	return RMMEMU_OK;
 }
 
@@ -375,8 +376,10 @@ void rmm_limit_s2sz(struct rmm *rmm, unsigned bits)
 
 void rmm_set_vcpu_ops(struct rmm *rmm, const struct rmm_vcpu_ops *ops, void *ctx)
 {
+	pthread_mutex_lock(&rmm->ops_lock);
 	rmm->vcpu_ops = ops;
 	rmm->vcpu_ctx = ctx;
+	pthread_mutex_unlock(&rmm->ops_lock);
 }
 
 const char *rmmemu_granule_state_name(enum rmmemu_granule_state s)

@@ -66,6 +66,9 @@ struct rmm {
 	uint64_t feat_reg0;
 	uint64_t vmids[65536 / 64];
 	pthread_mutex_t lock;
+	/* Guards vcpu_ops/vcpu_ctx for rmmemu_vcpu_kick, which may not wait for `lock` (held by a
+	 * running REC_ENTER). Taken after `lock` when both are. */
+	pthread_mutex_t ops_lock;
 	FILE *trace;
 	unsigned trace_flags;
 	struct {

@@ -252,9 +252,15 @@ int rmmemu_enable_vcpu(struct rmmemu *emu);
 void rmmemu_disable_vcpu(struct rmmemu *emu);
 /* Longest uninterrupted run of a REC, in microseconds; when it ends the REC exits with
  * RMI_EXIT_IRQ, as on a host timer tick. Default 20000, or $RMMEMU_VCPU_SLICE_US. 0 disables
- * preemption (about twice as fast on tight loops): a REC then runs until it exits by itself, and its
- * virtual timer is only noticed at such exits. Applies to realms whose first REC_ENTER follows. */
+ * preemption: a REC then runs until it exits by itself (or is kicked), and its virtual timer is only
+ * noticed at such exits. Applies from the next REC_ENTER. */
 void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us);
+
+/* The host has work (KVM's vCPU kick, a physical IPI on hardware): the REC run in progress on this
+ * instance ends promptly with RMI_EXIT_IRQ; if none is in progress, the next REC_ENTER returns
+ * RMI_EXIT_IRQ without running the realm. Any thread; does not wait (REC_ENTER holds the instance
+ * lock while the realm runs). No effect without the vCPU backend. */
+void rmmemu_vcpu_kick(struct rmmemu *emu);
 
 #ifdef __cplusplus
 }

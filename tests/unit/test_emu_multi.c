@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "realm_host.h"
 
@@ -110,6 +111,63 @@ static void test_instances_in_threads(void)
 	}
 }
 
+/* tests/realm/loop.c asks for its counts first: a loop long enough (~2e10 iterations, seconds)
+ * that only a kick ends the entry that runs it. */
+static void loop_params(struct rh_realm *r, unsigned rec, unsigned imm, const uint64_t *in, uint64_t *out)
+{
+	(void)r;
+	(void)rec;
+	(void)in;
+	if (imm == 0xB0) {
+		out[0] = 20000000000ULL;
+		out[1] = out[2] = out[3] = 0;
+	}
+}
+
+/* 50 ms after it starts (the REC is in its loop by then), another thread kicks. */
+static void *kick_later(void *arg)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	rmmemu_vcpu_kick(arg);
+	return NULL;
+}
+
+/* rmmemu_vcpu_kick from another thread ends the REC run in progress with an IRQ exit (no time
+ * slice here: nothing else would); a kick with no run in progress makes the next entry exit. */
+static void test_kick(void)
+{
+	struct rh_env env;
+	CU_ASSERT_FATAL(rh_env_init(&env, 64));
+	rmmemu_vcpu_set_timeslice(env.emu, 0);
+	CU_ASSERT_FATAL(rh_realm_setup(&env, &ra, "loop", 33, 1));
+	ra.on_host_call = loop_params;
+	/* Up to the first mark (host call 0xB1 with x1 = 10): the loop comes next. */
+	int reason = 0;
+	for (unsigned n = 0; n < 10000; n++) {
+		reason = rh_enter(&ra, 0);
+		CU_ASSERT_FATAL(reason >= 0);
+		if (reason == RMI_EXIT_HOST_CALL && ra.st.host_calls == 2)
+			break;
+	}
+	CU_ASSERT_FATAL(ra.st.host_calls == 2);
+	pthread_t t;
+	CU_ASSERT_FATAL(pthread_create(&t, NULL, kick_later, env.emu) == 0);
+	unsigned irq_before = ra.st.exits[RMI_EXIT_IRQ];
+	reason = rh_enter(&ra, 0);
+	pthread_join(t, NULL);
+	/* The loop did not finish (that would be the next mark, a host call): the kick ended it. */
+	CU_ASSERT_EQUAL(reason, RMI_EXIT_IRQ);
+	CU_ASSERT_EQUAL(ra.st.host_calls, 2);
+	CU_ASSERT_EQUAL(ra.st.exits[RMI_EXIT_IRQ], irq_before + 1);
+	/* Kicked between runs: the next entry exits at once, the one after runs on. */
+	rmmemu_vcpu_kick(env.emu);
+	CU_ASSERT_EQUAL(rh_enter(&ra, 0), RMI_EXIT_IRQ);
+	CU_ASSERT_EQUAL(ra.st.host_calls, 2);
+	CU_ASSERT(rh_realm_destroy(&ra));
+	rh_env_fini(&env);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -118,6 +176,7 @@ int main(void)
 	CU_add_test(s, "two_realms_interleaved", test_two_realms_interleaved);
 	CU_add_test(s, "disable_enable", test_disable_enable);
 	CU_add_test(s, "instances_in_threads", test_instances_in_threads);
+	CU_add_test(s, "kick", test_kick);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
