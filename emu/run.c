@@ -397,20 +397,19 @@ static bool wfe_site_known(const struct emu_machine *m, uint64_t va)
 }
 
 /*
- * Every newly translated block (UC_HOOK_EDGE_GENERATED, before the block first runs): a WFE ends
- * its block. The first time a WFE address is seen, a code hook is added for it and the block is
- * dropped; writing PC makes Unicorn look the block up again (quit_request: the run goes on), so
- * it is translated anew with the hook before any of it runs.
+ * A block about to run for the first time: a WFE ends its block. The first time a WFE address is
+ * seen, a code hook is added for it and the block is dropped; writing PC makes Unicorn look the
+ * block up again (quit_request: the run goes on), so it is translated anew with the hook before
+ * any of it runs.
  */
-static void hook_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
+static void scan_block_for_wfe(struct emu_machine *m, uint64_t pc, uint64_t size)
 {
-	struct emu_machine *m = user;
+	uc_engine *uc = m->uc;
 	struct emu_vcpu *v = m->cur;
 	uint32_t insn;
-	(void)prev;
-	if (cur->size < 4)
+	if (size < 4)
 		return;
-	uint64_t va = cur->pc + cur->size - 4;
+	uint64_t va = pc + size - 4;
 	if (!read_insn(v, va, &insn) || insn != INSN_WFE || wfe_site_known(m, va))
 		return;
 	if (m->nwfe_sites == m->wfe_sites_cap) {
@@ -426,8 +425,26 @@ static void hook_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
 		return;
 	site->va = va;
 	m->nwfe_sites++;
-	uc_ctl_remove_cache(uc, cur->pc, cur->pc + cur->size);
-	emu_reg_write(uc, UC_ARM64_REG_PC, cur->pc);
+	uc_ctl_remove_cache(uc, pc, pc + size);
+	emu_reg_write(uc, UC_ARM64_REG_PC, pc);
+}
+
+/* Every newly translated block (UC_HOOK_EDGE_GENERATED), except the engine's very first one:
+ * Unicorn reports new blocks only once a block has run. */
+static void hook_new_block(uc_engine *uc, uc_tb *cur, uc_tb *prev, void *user)
+{
+	(void)uc;
+	(void)prev;
+	scan_block_for_wfe(user, cur->pc, cur->size);
+}
+
+/* The engine's very first block: a block hook bounded to the realm's entry point for its first
+ * run. It runs at the block's start, before the block's own exit check, so the block has not
+ * executed anything when it is dropped. */
+static void hook_first_block(uc_engine *uc, uint64_t address, uint32_t size, void *user)
+{
+	(void)uc;
+	scan_block_for_wfe(user, address, size);
 }
 
 /* At the start of every translation block: the only point where a stop is safe (the block's
@@ -577,9 +594,14 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 	__atomic_store_n(&v->preempt, 0, __ATOMIC_RELAXED);
 	if (v->m->no_exit_off)
 		((volatile uint8_t *)v->uc)[v->m->no_exit_off] = 1;
+	uc_hook first = 0;
+	if (!v->m->has_run)
+		uc_hook_add(v->uc, &first, UC_HOOK_BLOCK, (void *)hook_first_block, v->m, rec->pc, rec->pc);
 	emu_wd_arm(be, v, deadline);
 	uc_err err = uc_emu_start(v->uc, emu_reg_read(v->uc, UC_ARM64_REG_PC), 0, 0, 0);
 	emu_wd_disarm(be);
+	if (first)
+		uc_hook_del(v->uc, first);
 	v->m->has_run = true;
 	if (v->m->no_exit_off && !((volatile uint8_t *)v->uc)[v->m->no_exit_off])
 		fall_back_to_block_hook(v->m);

@@ -5,7 +5,9 @@
  */
 #include <CUnit/Basic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "realm_host.h"
 
@@ -79,12 +81,42 @@ static void test_irq_timer_wfi(void)
 	CU_ASSERT(rh_realm_destroy(&r));
 }
 
+/* A realm whose very first instruction is a WFE (the first block an engine runs is not reported
+ * by Unicorn's new-block hook): trapped on the first entry, then PSCI SYSTEM_OFF. */
+static void test_wfe_first_block(void)
+{
+	static const uint32_t image[] = {
+		0xD503205FU,   /* wfe */
+		0xD2800100U,   /* movz x0, #0x8 */
+		0xF2B08000U,   /* movk x0, #0x8400, lsl #16: PSCI SYSTEM_OFF */
+		0xD4000003U,   /* smc #0 */
+		0x14000000U,   /* b . */
+	};
+	char path[] = "/tmp/rmmemu-wfe-XXXXXX";
+	int fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(write(fd, image, sizeof(image)) == (ssize_t)sizeof(image));
+	close(fd);
+	struct rh_realm r;
+	bool ok = rh_realm_create(&env, &r, 33) && rh_realm_load(&r, path, 1);
+	unlink(path);
+	CU_ASSERT_FATAL(ok);
+	r.trap_wfe = true;
+	CU_ASSERT(rh_run(&r, 100));
+	show(&r);
+	CU_ASSERT(r.system_off);
+	CU_ASSERT_EQUAL(r.st.wfe_traps, 1);
+	CU_ASSERT_EQUAL(r.st.last_wfx_esr, (0x01ULL << 26) | 1);
+	CU_ASSERT(rh_realm_destroy(&r));
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
 	CU_pSuite s = CU_add_suite("emu_irq", suite_init, suite_fini);
 	CU_add_test(s, "irq_timer_wfi", test_irq_timer_wfi);
+	CU_add_test(s, "wfe_first_block", test_wfe_first_block);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
