@@ -136,7 +136,6 @@ static void wd_kick(struct emu_watchdog *wd)
 	pthread_mutex_unlock(&wd->mu);
 }
 
-
 /* ---- rmm_vcpu_ops ---- */
 
 static struct emu_machine *machine_for(struct emu_backend *be, struct rmm *rmm, const struct rd *rd)
