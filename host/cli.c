@@ -362,6 +362,13 @@ static int platform_cpak(const struct rmmemu_platform_config *p, uint8_t cpak[AT
 	return token_cpak_from_seed(p->attest_seed_set ? p->attest_seed : attest_default_seed, cpak);
 }
 
+static void take_ranges(struct rmmemu_range dst[RMMEMU_MAX_RANGES], unsigned *ndst,
+			const struct rmmemu_range src[RMMEMU_MAX_RANGES], unsigned nsrc)
+{
+	memcpy(dst, src, RMMEMU_MAX_RANGES * sizeof(*src));
+	*ndst = nsrc;
+}
+
 /* Build a configured realm as KVM + kvmtool do and run it on the vCPU; the realm's console goes to
  * stdout, rmmemu's own report to stderr. */
 static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
@@ -370,22 +377,14 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	char err[512];
 	/* What the command line gives of the machine layout and attestation keys replaces the file's. */
 	struct rmmemu_platform_config *p = &cfg->platform;
-	if (o->dram_given) {
-		memcpy(p->dram, o->cfg.dram, sizeof(p->dram));
-		p->num_dram = o->cfg.num_dram;
-	}
-	if (o->device_given) {
-		memcpy(p->device, o->cfg.device, sizeof(p->device));
-		p->num_device = o->cfg.num_device;
-	}
-	if (o->secure_given) {
-		memcpy(p->secure, o->cfg.secure, sizeof(p->secure));
-		p->num_secure = o->cfg.num_secure;
-	}
-	if (o->root_given) {
-		memcpy(p->root, o->cfg.root, sizeof(p->root));
-		p->num_root = o->cfg.num_root;
-	}
+	if (o->dram_given)
+		take_ranges(p->dram, &p->num_dram, o->cfg.dram, o->cfg.num_dram);
+	if (o->device_given)
+		take_ranges(p->device, &p->num_device, o->cfg.device, o->cfg.num_device);
+	if (o->secure_given)
+		take_ranges(p->secure, &p->num_secure, o->cfg.secure, o->cfg.num_secure);
+	if (o->root_given)
+		take_ranges(p->root, &p->num_root, o->cfg.root, o->cfg.num_root);
 	if (o->pa_bits_given)
 		p->pa_bits = o->cfg.pa_bits;
 	if (o->cfg.attest_seed_set) {
