@@ -94,6 +94,7 @@ static inline uint64_t esr_sysreg(unsigned op0, unsigned op1, unsigned crn, unsi
 /* ---- HCR_EL2 / SCR_EL3 ---- */
 #define HCR_VM                  (1ULL << 0)
 #define SCTLR_M                 (1ULL << 0)
+#define SCTLR_NTWE              (1ULL << 18)
 #define HCR_FMO                 (1ULL << 3)
 #define HCR_IMO                 (1ULL << 4)
 #define HCR_AMO                 (1ULL << 5)

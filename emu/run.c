@@ -375,7 +375,9 @@ static uint32_t hook_msr(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg 
 /* ---- WFE (QEMU 5.0 executes it as a YIELD hint, never trapped: quirk 8) ---- */
 
 /* Before a WFE executes: trapped when the host asked for it, as TF-RMM's WFx exit (PC past the
- * instruction). Not trapped, it completes at once (a WFE may always complete). */
+ * instruction). Not trapped, it completes at once (a WFE may always complete: the event register
+ * may be set). At EL0 with SCTLR_EL1.nTWE = 0 the realm's own EL1 trap would come first; it is
+ * not emulated, the WFE completes (the same freedom), and so there is no EL2 trap either. */
 static void hook_wfe(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 {
 	struct emu_vcpu *v = ((struct emu_machine *)user)->cur;
@@ -384,6 +386,8 @@ static void hook_wfe(uc_engine *uc, uint64_t address, uint32_t size, void *user)
 	(void)size;
 	/* The same VA may hold other code in another stage-1 context: look at the instruction. */
 	if (!v->rec->trap_wfe || v->exiting || !read_insn(v, address, &insn) || insn != INSN_WFE)
+		return;
+	if (current_el(v) == 0 && !(emu_cp_read(v->uc, 3, 0, 1, 0, 0) & SCTLR_NTWE))
 		return;
 	handle_wfx(v, (EC_WFX << ESR_EC_SHIFT) | ESR_IL | ESR_WFX_CV_COND_AL | ESR_WFX_TI_WFE, address);
 }

@@ -144,10 +144,20 @@ void main(void)
 		 "%x %x %x %x", zva_buf[63], zva_buf[64], zva_buf[127], zva_buf[128]);
 	mmu_off();
 
-	/* EL0: SVC, UNDEF and SMC (undefined at EL0) taken from the lower EL, then back to EL1. */
-	count = 0;
-	rt_eret_to((uint64_t)el0_code, 0 /* EL0t, interrupts unmasked */, (uint64_t)(el0_stack + 512));
-	el0_done();
+	/* EL0: SVC, UNDEF and SMC (undefined at EL0) taken from the lower EL, a WFE (the host traps
+	 * WFE for this payload: an EL2 trap, nothing seen here), then back to EL1. Twice: the second
+	 * time with SCTLR_EL1.nTWE = 0, where the EL1 trap would come first and the WFE completes
+	 * instead (the host counts one WFE trap). */
+	uint64_t sctlr = read_sysreg(sctlr_el1);
+	for (unsigned pass = 0; pass < 2; pass++) {
+		write_sysreg(sctlr_el1, pass ? sctlr & ~(1UL << 18) : sctlr | (1UL << 18));
+		__asm__ volatile("isb");
+		count = 0;
+		rt_eret_to((uint64_t)el0_code, 0 /* EL0t, interrupts unmasked */, (uint64_t)(el0_stack + 512));
+		el0_done();
+	}
+	write_sysreg(sctlr_el1, sctlr);
+	__asm__ volatile("isb");
 	(void)here;
 }
 
@@ -157,8 +167,7 @@ static void el0_done(void)
 	rt_check((read_sysreg(CurrentEL) >> 2) == 1, "back at EL1", "%#lx", (unsigned long)read_sysreg(CurrentEL));
 }
 
-/* EL0 code: svc #0x10, an undefined instruction, smc, then svc #0xE0 back to EL1. Each step
- * stores what it saw in x19.. for the checks below. */
+/* EL0 code: svc #0x10, an undefined instruction, smc, wfe, then svc #0xE0 back to EL1. */
 __asm__(
 	".text\n"
 	".balign 4\n"
@@ -167,6 +176,7 @@ __asm__(
 	"	svc #0x10\n"
 	"	.inst 0x00000000\n"
 	"	smc #0\n"
+	"	wfe\n"
 	"	svc #0xE0\n"
 	".global el0_code_end\n"
 	"el0_code_end:\n");

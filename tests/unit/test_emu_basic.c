@@ -62,11 +62,15 @@ static void test_exceptions(void)
 {
 	struct rh_realm r;
 	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "exceptions", 33, 1));
+	r.trap_wfe = true;
 	CU_ASSERT(rh_run(&r, 10000));
 	show(&r);
 	CU_ASSERT(rh_payload_passed(&r));
 	CU_ASSERT(rh_uart_has(&r, "PASS stage-1 data abort\n"));
 	CU_ASSERT(rh_uart_has(&r, "PASS el0 exceptions\n"));
+	/* The EL0 WFE traps to the host with SCTLR_EL1.nTWE = 1, not with nTWE = 0 (the realm's
+	 * EL1 trap would come first). */
+	CU_ASSERT_EQUAL(r.st.wfe_traps, 1);
 	CU_ASSERT(rh_realm_destroy(&r));
 }
 
