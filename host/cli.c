@@ -12,6 +12,8 @@
  * Exit codes: 0 success; 1 a command or expectation failed; 2 usage or configuration error.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -291,8 +293,8 @@ static struct rmmemu *make_instance(const struct cli_opts *o)
 static const char *stop_name(enum rmmemu_vm_stop s)
 {
 	static const char *const n[] = { "PSCI SYSTEM_OFF", "PSCI SYSTEM_RESET", "all vCPUs off (PSCI CPU_OFF)",
-					 "exit budget used up (run.max_exits)", "error" };
-	return (unsigned)s < 5 ? n[s] : "?";
+					 "exit budget used up (run.max_exits)", "error", "interrupted (SIGINT/SIGTERM)" };
+	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }
 
 /* Host side of the token hand-over (RSI_HOST_CALL imm DEMO_HOSTCALL_TOKEN, X1 = shared IPA of the
@@ -362,6 +364,61 @@ static int platform_cpak(const struct rmmemu_platform_config *p, uint8_t cpak[AT
 	return token_cpak_from_seed(p->attest_seed_set ? p->attest_seed : attest_default_seed, cpak);
 }
 
+/*
+ * Ctrl-C / SIGTERM during `run`: the signals are blocked in every thread but one, which waits for
+ * them and kicks the VM (rmmemu_vm_kick is not async-signal-safe, a thread may call it). The run
+ * then stops at a REC exit and the realm is reported and torn down as usual; a second signal ends
+ * the process at once. SIGUSR1 ends the waiting thread when the run is over.
+ */
+struct interrupter {
+	pthread_t thread;
+	sigset_t set, old;
+	struct rmmemu_vm *vm;
+	volatile int signal;             /* the first SIGINT/SIGTERM received, 0 if none */
+	bool started;
+};
+
+static void *interrupter_main(void *arg)
+{
+	struct interrupter *it = arg;
+	int sig;
+	while (sigwait(&it->set, &sig) == 0 && sig != SIGUSR1) {
+		if (it->signal)
+			_exit(128 + sig);
+		it->signal = sig;
+		static const char msg[] = "rmmemu run: interrupted: stopping the realm (again to quit at once)\n";
+		if (write(2, msg, sizeof(msg) - 1) < 0) {
+			/* nothing to do: the run stops anyway */
+		}
+		rmmemu_vm_kick(it->vm);
+	}
+	return NULL;
+}
+
+static void interrupter_start(struct interrupter *it, struct rmmemu_vm *vm)
+{
+	memset(it, 0, sizeof(*it));
+	it->vm = vm;
+	sigemptyset(&it->set);
+	sigaddset(&it->set, SIGINT);
+	sigaddset(&it->set, SIGTERM);
+	sigaddset(&it->set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &it->set, &it->old) != 0)
+		return;
+	it->started = pthread_create(&it->thread, NULL, interrupter_main, it) == 0;
+	if (!it->started)
+		pthread_sigmask(SIG_SETMASK, &it->old, NULL);
+}
+
+static void interrupter_stop(struct interrupter *it)
+{
+	if (!it->started)
+		return;
+	pthread_kill(it->thread, SIGUSR1);
+	pthread_join(it->thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &it->old, NULL);
+}
+
 static void take_ranges(struct rmmemu_range dst[RMMEMU_MAX_RANGES], unsigned *ndst,
 			const struct rmmemu_range src[RMMEMU_MAX_RANGES], unsigned nsrc)
 {
@@ -415,6 +472,9 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 		rmmemu_destroy(emu);
 		return 2;
 	}
+	/* From here on, Ctrl-C stops the realm and everything below still runs (report, teardown). */
+	struct interrupter intr;
+	interrupter_start(&intr, b.vm);
 	uint8_t rim[64];
 	int n = rmmemu_vm_measurement(b.vm, 0, rim);
 	FILE *rep = demo ? stdout : stderr;
@@ -437,6 +497,7 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	if (platform_cpak(&cfg->platform, d.cpak))
 		memset(d.cpak, 0, sizeof(d.cpak));   /* no valid key: every token check fails */
 	rmmemu_vm_run(b.vm, &h, cfg->max_exits, &r);
+	interrupter_stop(&intr);
 	fflush(stdout);
 	fprintf(rep, "%s the realm stopped: %s%s%s; %llu REC entries, %llu MMIO, %llu pages populated on demand, "
 		     "%llu shared; exits: sync %llu, irq %llu, psci %llu, ripas %llu, host call %llu\n",
@@ -453,6 +514,8 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	}
 	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || d.token == TOKEN_FAILED ||
 		  (demo && d.token != TOKEN_VERIFIED)) ? 1 : 0;
+	if (r.stop == RMMEMU_VM_KICKED)
+		rc = 128 + intr.signal;     /* the shell's convention for a process ended by a signal */
 	if (rmmemu_vm_destroy(b.vm)) {
 		fprintf(stderr, "rmmemu run: teardown failed\n");
 		rc = 1;

@@ -49,6 +49,7 @@ struct rmmemu_vm {
 	uint64_t uart_base;
 	FILE *uart_out;
 	bool started;                 /* vCPU 0 was switched on by the first run */
+	int kicked;                   /* rmmemu_vm_kick since rmmemu_vm_run last returned KICKED */
 	/* The v12 uAPI profile (host/vm_v12.c): memslots and vCPU registers given up front; realm,
 	 * RIPAS, RECs and activation happen implicitly. */
 	bool implicit, slots_ripas;

@@ -322,6 +322,12 @@ static int handle_exit(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h,
 	}
 }
 
+void rmmemu_vm_kick(struct rmmemu_vm *vm)
+{
+	__atomic_store_n(&vm->kicked, 1, __ATOMIC_RELEASE);
+	rmmemu_vcpu_kick(vm->emu);
+}
+
 int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint64_t max_exits,
 		  struct rmmemu_vm_run_result *out)
 {
@@ -385,6 +391,10 @@ int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint
 			int rc = handle_exit(vm, h, i, run, out);
 			if (rc <= 0)
 				return rc;
+			if (__atomic_exchange_n(&vm->kicked, 0, __ATOMIC_ACQ_REL)) {
+				out->stop = RMMEMU_VM_KICKED;
+				return 0;
+			}
 		}
 		if (!any) {
 			out->stop = RMMEMU_VM_ALL_OFF;

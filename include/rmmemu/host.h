@@ -108,6 +108,7 @@ enum rmmemu_vm_stop {
 	RMMEMU_VM_ALL_OFF,      /* every vCPU is off (PSCI CPU_OFF) */
 	RMMEMU_VM_MAX_EXITS,    /* the exit budget ran out */
 	RMMEMU_VM_ERROR,        /* an RMI call failed or an exit could not be handled */
+	RMMEMU_VM_KICKED,       /* rmmemu_vm_kick: stopped at a REC exit; rmmemu_vm_run resumes */
 };
 
 struct rmmemu_vm_run_result {
@@ -120,6 +121,10 @@ struct rmmemu_vm_run_result {
 /* Run the (activated; v12 profile: activated now if not yet) realm's vCPUs round robin until it stops or max_exits REC exits happened. */
 int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint64_t max_exits,
 		  struct rmmemu_vm_run_result *out);
+/* From any thread (not a signal handler): make rmmemu_vm_run return RMMEMU_VM_KICKED after the REC
+ * exit this forces (rmmemu_vcpu_kick); if it is not running, the next call returns after one exit.
+ * Like a signal interrupting KVM_RUN. */
+void rmmemu_vm_kick(struct rmmemu_vm *vm);
 
 /* Read memory the realm shares with the host (unprotected alias of RAM; the shared bit may be
  * given or not). -EFAULT if part of the range was never shared. */

@@ -89,5 +89,18 @@ check "run --dram replaces the configured (embedded demo) DRAM" '[ $rc -eq 0 ] &
 printf 'platform:\n  dram: ["0x200000000:512M"]\nrealm:\n  vcpus: 1\nmemory:\n  size: 64M\nkernel: %s\n' "$payload" >"$tmp/pd.yaml"
 "$bin" run --pa-bits 44 --trace "$tmp/pd.yaml" >/dev/null 2>"$tmp/err"; rc=$?
 check "run --pa-bits keeps the configured DRAM" '[ $rc -eq 0 ] && grep -q "RMI_GRANULE_DELEGATE(addr=0x2000" "$tmp/err" || { tail -5 "$tmp/err"; false; }'
+# Ctrl-C (SIGINT) or SIGTERM during a run: the realm (a branch to itself) is stopped at a REC exit,
+# reported and torn down; the report is complete; exit 128 + signal.
+printf '\x00\x00\x00\x14' >"$tmp/spin.bin"
+printf 'realm:\n  vcpus: 1\nmemory:\n  size: 64M\nkernel: %s\n' "$tmp/spin.bin" >"$tmp/spin.yaml"
+# (the signal is sent once the realm runs: "running it:" printed)
+running() { for _ in $(seq 300); do grep -q "running it:" "$tmp/err" && return 0; sleep 0.1; done; return 1; }
+"$bin" run --report "$tmp/spin.html" "$tmp/spin.yaml" >/dev/null 2>"$tmp/err" & pid=$!
+running; sleep 0.2; kill -INT $pid; wait $pid; rc=$?
+check "SIGINT: the run stops, exit 130" '[ $rc -eq 130 ] && grep -q "the realm stopped: interrupted" "$tmp/err" || { cat "$tmp/err"; false; }'
+check "SIGINT: the report is complete" 'python3 -c "import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])" "$tmp/spin.html"'
+"$bin" run "$tmp/spin.yaml" >/dev/null 2>"$tmp/err" & pid=$!
+running; sleep 0.2; kill -TERM $pid; wait $pid; rc=$?
+check "SIGTERM: the run stops, exit 143" '[ $rc -eq 143 ] && grep -q "the realm stopped: interrupted" "$tmp/err" || { cat "$tmp/err"; false; }'
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
