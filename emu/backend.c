@@ -125,14 +125,18 @@ void emu_wd_disarm(struct emu_backend *be)
 	pthread_mutex_unlock(&wd->mu);
 }
 
-/* rmmemu_vcpu_kick: a run in progress is stopped by the watchdog thread at once (the same stop as
- * a time slice's end); otherwise the next run is armed to stop at once (emu_wd_arm). */
+/* rmmemu_vcpu_kick: a run in progress is stopped at once, by the kicking thread itself where that
+ * is safe (quirk 6), and by the watchdog thread (the same stop as a time slice's end, repeated
+ * until the run ends); otherwise the next run is armed to stop at once (emu_wd_arm). */
 static void wd_kick(struct emu_watchdog *wd)
 {
 	pthread_mutex_lock(&wd->mu);
 	wd->kicked = true;
-	if (wd->armed)
-		wd_set(wd, 1);           /* else emu_wd_arm sees `kicked` */
+	if (wd->armed) {
+		if (wd->armed->m->no_exit_off)
+			uc_emu_stop(wd->armed->uc);
+		wd_set(wd, 1);
+	}
 	pthread_mutex_unlock(&wd->mu);
 }
 
