@@ -38,11 +38,12 @@ check "uapi v12: the same RIM as the v10 flow" '[ -n "$rim12" ] && [ "$rim10" = 
 printf 'kernel: %s\nrun:\n  uapi: v11\n' "$payload" >"$tmp/b.yaml"
 "$bin" run "$tmp/b.yaml" >/dev/null 2>"$tmp/err"; rc=$?
 check "uapi v11: refused (exit 2, line)" '[ $rc -eq 2 ] && grep -q "b.yaml:3: run.uapi: v10 or v12" "$tmp/err"'
-# run.ripas_change: reject: the realm's requests (tests/realm/rsi.c: one page to EMPTY, then RAM)
+# run.ripas_change: reject: the realm's requests (tests/realm/rsi.c: one page to EMPTY, then RAM;
+# then two pages to EMPTY and back)
 # are refused; the realm sees no progress (RMM 1.0 reports REJECT for changes to RAM only).
 printf 'memory:\n  size: 64M\nkernel: %s\nrun:\n  ripas_change: reject\n' "$(dirname "$bin")/realm/rsi.bin" >"$tmp/rj.yaml"
 "$bin" run "$tmp/rj.yaml" >"$tmp/out" 2>"$tmp/err"; rc=$?
-check "ripas_change reject: both requests refused, the realm sees it" '[ $rc -eq 0 ] && [ $(grep -c "rejected (run.ripas_change)" "$tmp/err") -eq 2 ] && grep -q "^FAIL ipa state set ram: 0 " "$tmp/out" && ! grep -q "^PASS ipa state set ram" "$tmp/out" || { cat "$tmp/out" "$tmp/err"; false; }'
+check "ripas_change reject: all six requests refused, the realm sees it" '[ $rc -eq 0 ] && [ $(grep -c "rejected (run.ripas_change)" "$tmp/err") -eq 6 ] && grep -q "^FAIL ipa state set ram: 0 " "$tmp/out" && ! grep -q "^PASS ipa state set ram" "$tmp/out" || { cat "$tmp/out" "$tmp/err"; false; }'
 sed -i 's/reject$/accept/' "$tmp/rj.yaml"
 "$bin" run "$tmp/rj.yaml" >"$tmp/out" 2>"$tmp/err"
 check "ripas_change accept (the default): granted" 'grep -q "^PASS ipa state set ram" "$tmp/out" && grep -q "^PASS empty access -> SEA" "$tmp/out"'

@@ -8,18 +8,20 @@
 #include "rt.h"
 
 static uint8_t page[4096] __attribute__((aligned(4096)));
+static uint8_t page2[4096] __attribute__((aligned(4096)));
 static struct rt_host_call hc;
 
 #define CODE_OFF 0x100
 static unsigned undef_count;
 
-/* SEAs as rt_skip_sea; an undefined instruction (a zero word) at the code in `page`: returns to
- * the caller with x0 = 0xDEAD. */
+/* SEAs as rt_skip_sea; an undefined instruction (a zero word) at the code in `page` or `page2`:
+ * returns to the caller with x0 = 0xDEAD. */
 static bool on_exception(unsigned kind, struct rt_frame *f)
 {
 	if (rt_skip_sea(kind, f))
 		return true;
-	if (RT_KIND_SYNC(kind) && ESR_EC(f->esr) == 0 && f->elr == (uint64_t)page + CODE_OFF) {
+	if (RT_KIND_SYNC(kind) && ESR_EC(f->esr) == 0 &&
+	    (f->elr == (uint64_t)page + CODE_OFF || f->elr == (uint64_t)page2 + CODE_OFF)) {
 		undef_count++;
 		f->x[0] = 0xDEAD;
 		f->elr = f->x[30];
@@ -28,10 +30,29 @@ static bool on_exception(unsigned kind, struct rt_frame *f)
 	return false;
 }
 
+static uint64_t call_at(uint8_t *p)
+{
+	uint64_t (*fn)(void) = (uint64_t (*)(void))(void *)(p + CODE_OFF);
+	return fn();
+}
+
 static uint64_t call_page(void)
 {
-	uint64_t (*fn)(void) = (uint64_t (*)(void))(void *)(page + CODE_OFF);
-	return fn();
+	return call_at(page);
+}
+
+/* mov x0, #imm; ret */
+static void put_code(uint8_t *p, uint32_t imm)
+{
+	((volatile uint32_t *)(p + CODE_OFF))[0] = 0xD2800000U | (imm << 5);
+	((volatile uint32_t *)(p + CODE_OFF))[1] = 0xD65F03C0U;
+	__asm__ volatile("dsb ish\n ic iallu\n dsb ish\n isb" : : : "memory");
+}
+
+static void set_ripas(uint8_t *p, uint64_t ripas)
+{
+	struct rt_smc r;
+	rt_smc6(RSI_IPA_STATE_SET, (uint64_t)p, (uint64_t)p + 4096, ripas, 0, 0, &r);
 }
 
 void main(void)
@@ -72,10 +93,7 @@ void main(void)
 	/* RIPAS RAM -> EMPTY: the page is populated first (with code, run once), then given up. */
 	uint64_t base = (uint64_t)page;
 	page[0] = 0x5A;
-	static const uint32_t code[] = { 0xD2800540U /* mov x0, #42 */, 0xD65F03C0U /* ret */ };
-	for (unsigned i = 0; i < 2; i++)
-		((volatile uint32_t *)(page + CODE_OFF))[i] = code[i];
-	__asm__ volatile("dsb ish\n ic iallu\n dsb ish\n isb" : : : "memory");
+	put_code(page, 42);
 	CHECK_EQ("code in the page runs", call_page(), 42);
 	rt_smc6(RSI_IPA_STATE_SET, base, base + 4096, RIPAS_EMPTY, 0, 0, &r);
 	rt_check(r.x[0] == RSI_SUCCESS && r.x[1] == base + 4096 && r.x[2] == 0, "ipa state set empty",
@@ -99,6 +117,20 @@ void main(void)
 	/* The page is read, never written, since it came back: its old code must not run. */
 	CHECK_EQ("ram again, old code gone (undefined instruction)", call_page(), 0xDEAD);
 	CHECK_EQ("one undefined instruction", undef_count, 1);
+
+	/* Two pages given up, then taken back: the host reuses granules last in, first out, so each
+	 * page comes back as the other's old granule, which ran other code at another IPA. */
+	put_code(page, 7);
+	put_code(page2, 9);
+	rt_check(call_at(page) == 7 && call_at(page2) == 9, "code in two pages runs", "%s", "");
+	set_ripas(page, RIPAS_EMPTY);
+	set_ripas(page2, RIPAS_EMPTY);
+	set_ripas(page, RIPAS_RAM);
+	set_ripas(page2, RIPAS_RAM);
+	(void)*(volatile uint8_t *)page;     /* populated in this order: page gets page2's granule */
+	(void)*(volatile uint8_t *)page2;
+	rt_check(call_at(page) == 0xDEAD && call_at(page2) == 0xDEAD && undef_count == 3,
+		 "granules swapped between pages: no old code runs", "undef %u", undef_count);
 
 	rt_smc6(RSI_IPA_STATE_SET, base, base + 4096, 7, 0, 0, &r);
 	CHECK_EQ("ipa state set bad ripas", r.x[0], RSI_ERROR_INPUT);
