@@ -3,6 +3,8 @@
  * Console output, MMIO exits of every size, exceptions taken by the payload's vectors.
  */
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -118,18 +120,14 @@ static void test_preempt(void)
 	CU_ASSERT(rh_realm_destroy(&r));
 }
 
+static const struct th_test tests[] = {
+	{ "hello", test_hello },
+	{ "mmio", test_mmio },
+	{ "exceptions", test_exceptions },
+	{ "preempt", test_preempt },
+};
+
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("emu_basic", suite_init, suite_fini);
-	CU_add_test(s, "hello", test_hello);
-	CU_add_test(s, "mmio", test_mmio);
-	CU_add_test(s, "exceptions", test_exceptions);
-	CU_add_test(s, "preempt", test_preempt);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return TH_RUN("emu_basic", suite_init, suite_fini, tests);
 }

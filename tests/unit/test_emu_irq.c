@@ -4,6 +4,8 @@
  * on request.
  */
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,16 +112,12 @@ static void test_wfe_first_block(void)
 	CU_ASSERT(rh_realm_destroy(&r));
 }
 
+static const struct th_test tests[] = {
+	{ "irq_timer_wfi", test_irq_timer_wfi },
+	{ "wfe_first_block", test_wfe_first_block },
+};
+
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("emu_irq", suite_init, suite_fini);
-	CU_add_test(s, "irq_timer_wfi", test_irq_timer_wfi);
-	CU_add_test(s, "wfe_first_block", test_wfe_first_block);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return TH_RUN("emu_irq", suite_init, suite_fini, tests);
 }

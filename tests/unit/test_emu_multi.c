@@ -4,6 +4,8 @@
  * concurrent threads. Also: the backend can be disabled and enabled again.
  */
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -168,18 +170,14 @@ static void test_kick(void)
 	rh_env_fini(&env);
 }
 
+static const struct th_test tests[] = {
+	{ "two_realms_interleaved", test_two_realms_interleaved },
+	{ "disable_enable", test_disable_enable },
+	{ "instances_in_threads", test_instances_in_threads },
+	{ "kick", test_kick },
+};
+
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("emu_multi", NULL, NULL);
-	CU_add_test(s, "two_realms_interleaved", test_two_realms_interleaved);
-	CU_add_test(s, "disable_enable", test_disable_enable);
-	CU_add_test(s, "instances_in_threads", test_instances_in_threads);
-	CU_add_test(s, "kick", test_kick);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return TH_RUN("emu_multi", NULL, NULL, tests);
 }

@@ -4,6 +4,8 @@
  * PSCI CPU_ON / AFFINITY_INFO / CPU_OFF / SYSTEM_OFF.
  */
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,16 +81,12 @@ static void test_psci_secondaries(void)
 	CU_ASSERT(rh_realm_destroy(&r));
 }
 
+static const struct th_test tests[] = {
+	{ "rsi", test_rsi },
+	{ "psci_secondaries", test_psci_secondaries },
+};
+
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("emu_rsi", suite_init, suite_fini);
-	CU_add_test(s, "rsi", test_rsi);
-	CU_add_test(s, "psci_secondaries", test_psci_secondaries);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return TH_RUN("emu_rsi", suite_init, suite_fini, tests);
 }

@@ -4,6 +4,8 @@
  * would produce REC exits; the host loop, the RMM and the RSI are the real ones.
  */
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <errno.h>
 #include <string.h>
 
@@ -333,17 +335,13 @@ static int teardown(void)
 	return 0;
 }
 
+static const struct th_test tests[] = {
+	{ "run loop: console, MMIO, lazy RAM, RIPAS, host call, CPU_ON/OFF, SYSTEM_OFF", test_full_run },
+	{ "run loop: rejected RIPAS change, abort outside RAM, exit budget", test_reject_and_limits },
+	{ "v12 uAPI profile: implicit realm, chunked populate, activation on first run", test_v12_profile },
+};
+
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("host_run", setup, teardown);
-	CU_add_test(s, "run loop: console, MMIO, lazy RAM, RIPAS, host call, CPU_ON/OFF, SYSTEM_OFF", test_full_run);
-	CU_add_test(s, "run loop: rejected RIPAS change, abort outside RAM, exit budget", test_reject_and_limits);
-	CU_add_test(s, "v12 uAPI profile: implicit realm, chunked populate, activation on first run", test_v12_profile);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return TH_RUN("host_run", setup, teardown, tests);
 }

@@ -1,5 +1,7 @@
 /* The reference host's realm life cycle (include/rmmemu/host.h) against the RMM. */
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <errno.h>
 #include <string.h>
 
@@ -186,18 +188,14 @@ static void test_bad_params(void)
 	assert_all_undelegated();
 }
 
+static const struct th_test tests[] = {
+	{ "realm life cycle through the reference host", test_lifecycle },
+	{ "two realms per instance, IPA widths 32..48", test_two_realms_and_ipa_sizes },
+	{ "one host memory pool per instance", test_shared_pool },
+	{ "bad parameters and wrong order", test_bad_params },
+};
+
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("host_vm", setup, teardown);
-	CU_add_test(s, "realm life cycle through the reference host", test_lifecycle);
-	CU_add_test(s, "two realms per instance, IPA widths 32..48", test_two_realms_and_ipa_sizes);
-	CU_add_test(s, "one host memory pool per instance", test_shared_pool);
-	CU_add_test(s, "bad parameters and wrong order", test_bad_params);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return TH_RUN("host_vm", setup, teardown, tests);
 }

@@ -10,6 +10,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "helpers/th.h"
+
 #include "attest/measurement.h"
 #include "rmm/measure_hooks.h"
 #include "rmm/realm.h"
@@ -287,33 +289,21 @@ static void test_chain(void)
 	}
 }
 
+static const struct th_test tests[] = {
+	{ "realm params (unmeasured fields ignored)", test_realm_params },
+	{ "DATA descriptor, measured", test_data_measured },
+	{ "DATA descriptor, unmeasured", test_data_unmeasured },
+	{ "RIPAS descriptor", test_init_ripas },
+	{ "REC descriptor (mpidr, aux ignored)", test_rec_params },
+	{ "measurement_extend", test_extend },
+	{ "chained RIM", test_chain },
+};
+
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failures;
-
 	for (unsigned i = 0; i < GRANULE_SIZE; i++) {
 		data_granule[i] = (uint8_t)(i * 7 + 3);
 		data_granule_reversed[GRANULE_SIZE - 1 - i] = data_granule[i];
 	}
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("measurement", NULL, NULL);
-	if (suite == NULL ||
-	    CU_add_test(suite, "realm params (unmeasured fields ignored)", test_realm_params) == NULL ||
-	    CU_add_test(suite, "DATA descriptor, measured", test_data_measured) == NULL ||
-	    CU_add_test(suite, "DATA descriptor, unmeasured", test_data_unmeasured) == NULL ||
-	    CU_add_test(suite, "RIPAS descriptor", test_init_ripas) == NULL ||
-	    CU_add_test(suite, "REC descriptor (mpidr, aux ignored)", test_rec_params) == NULL ||
-	    CU_add_test(suite, "measurement_extend", test_extend) == NULL ||
-	    CU_add_test(suite, "chained RIM", test_chain) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures > 0 ? 1 : 0;
+	return TH_RUN("measurement", NULL, NULL, tests);
 }

@@ -4,6 +4,8 @@
  * (RTT_SET_RIPAS, REC_ENTER, PSCI_COMPLETE).
  */
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <mbedtls/sha256.h>
 #include <string.h>
 
@@ -426,24 +428,20 @@ static void test_attest_protocol_errors(void)
 	CU_ASSERT_EQUAL(rec->regs[0], RSI_ERROR_INPUT);
 }
 
+/* Order matters: the realm is built once and the PSCI test ends with SYSTEM_OFF. */
+static const struct th_test tests[] = {
+	{ "build an active realm", build_realm },
+	{ "RSI_VERSION, RSI_FEATURES, SMCCC_VERSION, unknown FIDs", test_version_features },
+	{ "RSI_REALM_CONFIG", test_realm_config },
+	{ "RSI_MEASUREMENT_READ / EXTEND", test_measurements },
+	{ "RSI_IPA_STATE_GET", test_ipa_state_get },
+	{ "RSI_IPA_STATE_SET + RTT_SET_RIPAS + REC_ENTER", test_ipa_state_set },
+	{ "RSI_HOST_CALL + REC_ENTER completion", test_host_call },
+	{ "RSI attestation protocol errors", test_attest_protocol_errors },
+	{ "PSCI from a realm + RMI_PSCI_COMPLETE", test_psci },
+};
+
 int main(void)
 {
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	CU_pSuite s = CU_add_suite("rsi", setup, teardown);
-	/* Order matters: the realm is built once and the PSCI test ends with SYSTEM_OFF. */
-	CU_add_test(s, "build an active realm", build_realm);
-	CU_add_test(s, "RSI_VERSION, RSI_FEATURES, SMCCC_VERSION, unknown FIDs", test_version_features);
-	CU_add_test(s, "RSI_REALM_CONFIG", test_realm_config);
-	CU_add_test(s, "RSI_MEASUREMENT_READ / EXTEND", test_measurements);
-	CU_add_test(s, "RSI_IPA_STATE_GET", test_ipa_state_get);
-	CU_add_test(s, "RSI_IPA_STATE_SET + RTT_SET_RIPAS + REC_ENTER", test_ipa_state_set);
-	CU_add_test(s, "RSI_HOST_CALL + REC_ENTER completion", test_host_call);
-	CU_add_test(s, "RSI attestation protocol errors", test_attest_protocol_errors);
-	CU_add_test(s, "PSCI from a realm + RMI_PSCI_COMPLETE", test_psci);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_tests_failed() + CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return TH_RUN("rsi", setup, teardown, tests);
 }

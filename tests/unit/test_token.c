@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "helpers/th.h"
 #include <mbedtls/ecp.h>
 #include <mbedtls/hmac_drbg.h>
 #include <mbedtls/md.h>
@@ -721,34 +723,22 @@ static int suite_clean(void)
 	return 0;
 }
 
+static const struct th_test tests[] = {
+	{ "reproducible tokens, per-seed keys", test_reproducible },
+	{ "regression pins (SHA-256, SHA-512 realms)", test_pins },
+	{ "layout: tag 399, COSE headers, binding bytes", test_layout },
+	{ "C verifier accepts, checks the CPAK", test_verify_c },
+	{ "API argument errors", test_api_errors },
+	{ "PEM keys", test_pem },
+	{ "tampered tokens rejected", test_tamper },
+	{ "JSON", test_json },
+	{ "Python verifier, SHA-256 realm", test_python_sha256 },
+	{ "Python verifier, SHA-512 realm", test_python_sha512 },
+	{ "threads share a platform", test_threads },
+	{ "configured platform claims", test_claims },
+};
+
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("token", suite_init, suite_clean);
-	if (suite == NULL ||
-	    CU_add_test(suite, "reproducible tokens, per-seed keys", test_reproducible) == NULL ||
-	    CU_add_test(suite, "regression pins (SHA-256, SHA-512 realms)", test_pins) == NULL ||
-	    CU_add_test(suite, "layout: tag 399, COSE headers, binding bytes", test_layout) == NULL ||
-	    CU_add_test(suite, "C verifier accepts, checks the CPAK", test_verify_c) == NULL ||
-	    CU_add_test(suite, "API argument errors", test_api_errors) == NULL ||
-	    CU_add_test(suite, "PEM keys", test_pem) == NULL ||
-	    CU_add_test(suite, "tampered tokens rejected", test_tamper) == NULL ||
-	    CU_add_test(suite, "JSON", test_json) == NULL ||
-	    CU_add_test(suite, "Python verifier, SHA-256 realm", test_python_sha256) == NULL ||
-	    CU_add_test(suite, "Python verifier, SHA-512 realm", test_python_sha512) == NULL ||
-	    CU_add_test(suite, "threads share a platform", test_threads) == NULL ||
-	    CU_add_test(suite, "configured platform claims", test_claims) == NULL) {
-		CU_cleanup_registry();
-		return 1;
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
-		   CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures > 0 ? 1 : 0;
+	return TH_RUN("token", suite_init, suite_clean, tests);
 }

@@ -593,12 +593,18 @@ uint64_t th_call_locked(struct th_env *e, uint64_t fid, uint64_t a1, uint64_t a2
 
 int th_run_suite(const char *suite_name, const struct th_test *tests, unsigned n)
 {
+	return th_run_suite_fixture(suite_name, NULL, NULL, tests, n);
+}
+
+int th_run_suite_fixture(const char *suite_name, int (*init)(void), int (*fini)(void), const struct th_test *tests,
+			 unsigned n)
+{
 	CU_pSuite suite;
 	unsigned failures;
 
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 1;
-	suite = CU_add_suite(suite_name, NULL, NULL);
+	suite = CU_add_suite(suite_name, init, fini);
 	if (!suite) {
 		CU_cleanup_registry();
 		return 1;
@@ -610,7 +616,7 @@ int th_run_suite(const char *suite_name, const struct th_test *tests, unsigned n
 		}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed() + CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	return failures > 0 ? 1 : 0;
 }

@@ -247,5 +247,10 @@ struct th_test {
 };
 /* Register one suite with the tests, run verbosely, return non-zero on any failure. */
 int th_run_suite(const char *suite, const struct th_test *tests, unsigned n);
+/* The same with a suite set-up and clean-up (CUnit's init/cleanup; a failing set-up fails the run). */
+int th_run_suite_fixture(const char *suite, int (*init)(void), int (*fini)(void), const struct th_test *tests,
+			 unsigned n);
+#define TH_RUN(suite, init, fini, tests) \
+	th_run_suite_fixture(suite, init, fini, tests, (unsigned)(sizeof(tests) / sizeof((tests)[0])))
 
 #endif
