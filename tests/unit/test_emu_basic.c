@@ -10,30 +10,12 @@
 
 #include "realm_host.h"
 
-static struct rh_env env;
-
-static int suite_init(void)
-{
-	return rh_env_init(&env, 64) ? 0 : -1;
-}
-
-static int suite_fini(void)
-{
-	rh_env_fini(&env);
-	return 0;
-}
-
-static void show(const struct rh_realm *r)
-{
-	rh_show(r, env.verbose);
-}
-
 static void test_hello(void)
 {
 	struct rh_realm r;
-	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "hello", 33, 1));
+	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &r, "hello", 33, 1));
 	CU_ASSERT(rh_run(&r, 10000));
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(rh_uart_has(&r, "hello from realm cpu 0 (IPA width 33)\n"));
 	CU_ASSERT(rh_uart_has(&r, "DONE pass=0 fail=0\n"));
 	CU_ASSERT(r.system_off);
@@ -46,9 +28,9 @@ static void test_hello(void)
 static void test_mmio(void)
 {
 	struct rh_realm r;
-	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "mmio", 33, 1));
+	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &r, "mmio", 33, 1));
 	CU_ASSERT(rh_run(&r, 10000));
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(rh_payload_passed(&r));
 	CU_ASSERT(rh_uart_has(&r, "PASS ldrsw\n"));
 	CU_ASSERT(rh_uart_has(&r, "PASS no device -> SEA\n"));
@@ -63,10 +45,10 @@ static void test_mmio(void)
 static void test_exceptions(void)
 {
 	struct rh_realm r;
-	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "exceptions", 33, 1));
+	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &r, "exceptions", 33, 1));
 	r.trap_wfe = true;
 	CU_ASSERT(rh_run(&r, 10000));
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(rh_payload_passed(&r));
 	CU_ASSERT(rh_uart_has(&r, "PASS stage-1 data abort\n"));
 	CU_ASSERT(rh_uart_has(&r, "PASS el0 exceptions\n"));
@@ -106,16 +88,16 @@ static void test_preempt(void)
 	struct rh_realm r;
 	char want[64];
 	snprintf(want, sizeof(want), "preempt acc=%#lx\n", (unsigned long)preempt_expected());
-	rmmemu_vcpu_set_timeslice(env.emu, 20);
-	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "preempt", 33, 1));
+	rmmemu_vcpu_set_timeslice(rh_suite.emu, 20);
+	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &r, "preempt", 33, 1));
 	bool ran = rh_run(&r, 1000000);
-	rmmemu_vcpu_set_timeslice(env.emu, 20000);
+	rmmemu_vcpu_set_timeslice(rh_suite.emu, 20000);
 	CU_ASSERT(ran);
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(rh_uart_has(&r, want));
 	CU_ASSERT(rh_uart_has(&r, "DONE pass=0 fail=0\n"));
 	CU_ASSERT(r.st.exits[RMI_EXIT_IRQ] >= 100);
-	if (env.verbose)
+	if (rh_suite.verbose)
 		printf("preempt: %u IRQ exits, %u entries\n", r.st.exits[RMI_EXIT_IRQ], r.st.entries);
 	CU_ASSERT(rh_realm_destroy(&r));
 }
@@ -129,5 +111,5 @@ static const struct th_test tests[] = {
 
 int main(void)
 {
-	return TH_RUN("emu_basic", suite_init, suite_fini, tests);
+	return TH_RUN("emu_basic", rh_suite_init, rh_suite_fini, tests);
 }

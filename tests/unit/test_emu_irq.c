@@ -13,24 +13,6 @@
 
 #include "realm_host.h"
 
-static struct rh_env env;
-
-static int suite_init(void)
-{
-	return rh_env_init(&env, 64) ? 0 : -1;
-}
-
-static int suite_fini(void)
-{
-	rh_env_fini(&env);
-	return 0;
-}
-
-static void show(const struct rh_realm *r)
-{
-	rh_show(r, env.verbose);
-}
-
 static unsigned injected;
 
 static void host_call(struct rh_realm *r, unsigned rec, unsigned imm, const uint64_t *in, uint64_t *out)
@@ -55,11 +37,11 @@ static void host_call(struct rh_realm *r, unsigned rec, unsigned imm, const uint
 static void test_irq_timer_wfi(void)
 {
 	struct rh_realm r;
-	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "irq", 33, 1));
+	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &r, "irq", 33, 1));
 	r.deliver_timer = true;
 	r.on_host_call = host_call;
 	CU_ASSERT(rh_run(&r, 1000000));
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(rh_payload_passed(&r));
 	CU_ASSERT(rh_uart_has(&r, "PASS timer irq (busy loop)\n"));
 	CU_ASSERT_EQUAL(injected, 2);
@@ -100,12 +82,12 @@ static void test_wfe_first_block(void)
 	CU_ASSERT_FATAL(write(fd, image, sizeof(image)) == (ssize_t)sizeof(image));
 	close(fd);
 	struct rh_realm r;
-	bool ok = rh_realm_create(&env, &r, 33) && rh_realm_load(&r, path, 1);
+	bool ok = rh_realm_create(&rh_suite, &r, 33) && rh_realm_load(&r, path, 1);
 	unlink(path);
 	CU_ASSERT_FATAL(ok);
 	r.trap_wfe = true;
 	CU_ASSERT(rh_run(&r, 100));
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(r.system_off);
 	CU_ASSERT_EQUAL(r.st.wfe_traps, 1);
 	CU_ASSERT_EQUAL(r.st.last_wfx_esr, (0x01ULL << 26) | 1);
@@ -119,5 +101,5 @@ static const struct th_test tests[] = {
 
 int main(void)
 {
-	return TH_RUN("emu_irq", suite_init, suite_fini, tests);
+	return TH_RUN("emu_irq", rh_suite_init, rh_suite_fini, tests);
 }

@@ -12,24 +12,6 @@
 
 #include "realm_host.h"
 
-static struct rh_env env;
-
-static int suite_init(void)
-{
-	return rh_env_init(&env, 64) ? 0 : -1;
-}
-
-static int suite_fini(void)
-{
-	rh_env_fini(&env);
-	return 0;
-}
-
-static void show(const struct rh_realm *r)
-{
-	rh_show(r, env.verbose);
-}
-
 static uint64_t printed_hex(const struct rh_realm *r, const char *tag)
 {
 	const char *p = strstr(r->uart, tag);
@@ -39,9 +21,9 @@ static uint64_t printed_hex(const struct rh_realm *r, const char *tag)
 static void test_rsi(void)
 {
 	struct rh_realm r;
-	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "rsi", 33, 1));
+	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &r, "rsi", 33, 1));
 	CU_ASSERT(rh_run(&r, 10000));
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(rh_payload_passed(&r));
 	CU_ASSERT(rh_uart_has(&r, "PASS empty access -> SEA\n"));
 	/* Exactly one host call and six RIPAS changes reached the host. */
@@ -51,17 +33,17 @@ static void test_rsi(void)
 	CU_ASSERT_EQUAL(r.st.last_ripas_top - r.st.last_ripas_base, 4096);
 	/* The page came back as the granule it had before (the host reuses freed granules), and the
 	 * code the realm ran from it was not run again (docs/vcpu.md, "RTT changes"). */
-	CU_ASSERT(env.reused >= 3);
+	CU_ASSERT(rh_suite.reused >= 3);
 	CU_ASSERT(rh_uart_has(&r, "PASS ram again, old code gone (undefined instruction)\n"));
 	CU_ASSERT(rh_uart_has(&r, "PASS granules swapped between pages: no old code runs\n"));
 	/* What the realm read with RSI_MEASUREMENT_READ is the RMM's RIM and REM1. */
 	uint8_t m[64];
 	size_t len;
 	uint64_t w;
-	CU_ASSERT_EQUAL_FATAL(rmmemu_debug_measurement(env.emu, r.rd, 0, m, &len), RMMEMU_OK);
+	CU_ASSERT_EQUAL_FATAL(rmmemu_debug_measurement(rh_suite.emu, r.rd, 0, m, &len), RMMEMU_OK);
 	memcpy(&w, m, 8);
 	CU_ASSERT_EQUAL(printed_hex(&r, "RIM "), w);
-	CU_ASSERT_EQUAL_FATAL(rmmemu_debug_measurement(env.emu, r.rd, 1, m, &len), RMMEMU_OK);
+	CU_ASSERT_EQUAL_FATAL(rmmemu_debug_measurement(rh_suite.emu, r.rd, 1, m, &len), RMMEMU_OK);
 	memcpy(&w, m, 8);
 	CU_ASSERT_EQUAL(printed_hex(&r, "REM1 "), w);
 	CU_ASSERT(w != 0);
@@ -71,9 +53,9 @@ static void test_rsi(void)
 static void test_psci_secondaries(void)
 {
 	struct rh_realm r;
-	CU_ASSERT_FATAL(rh_realm_setup(&env, &r, "psci", 33, 3));
+	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &r, "psci", 33, 3));
 	CU_ASSERT(rh_run(&r, 100000));
-	show(&r);
+	rh_suite_show(&r);
 	CU_ASSERT(rh_payload_passed(&r));
 	CU_ASSERT(rh_uart_has(&r, "cpu 1 up (mpidr 1)\n"));
 	CU_ASSERT(rh_uart_has(&r, "cpu 2 up (mpidr 2)\n"));
@@ -88,5 +70,5 @@ static const struct th_test tests[] = {
 
 int main(void)
 {
-	return TH_RUN("emu_rsi", suite_init, suite_fini, tests);
+	return TH_RUN("emu_rsi", rh_suite_init, rh_suite_fini, tests);
 }

@@ -673,6 +673,24 @@ bool rh_uart_has(const struct rh_realm *r, const char *s)
 	return strstr(r->uart, s) != NULL;
 }
 
+struct rh_env rh_suite;
+
+int rh_suite_init(void)
+{
+	return rh_env_init(&rh_suite, 64) ? 0 : -1;
+}
+
+int rh_suite_fini(void)
+{
+	rh_env_fini(&rh_suite);
+	return 0;
+}
+
+void rh_suite_show(const struct rh_realm *r)
+{
+	rh_show(r, rh_suite.verbose);
+}
+
 void rh_show(const struct rh_realm *r, bool verbose)
 {
 	if (r->failed || !rh_payload_passed(r) || verbose)

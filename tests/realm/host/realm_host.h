@@ -109,6 +109,13 @@ bool rh_uart_has(const struct rh_realm *r, const char *s);
 bool rh_payload_passed(const struct rh_realm *r);
 /* Print the realm's console and the host's error when the run failed (or always when verbose). */
 void rh_show(const struct rh_realm *r, bool verbose);
+
+/* A CUnit suite fixture (rh_suite_init / rh_suite_fini as the suite's set-up and clean-up): one
+ * 64 MiB platform with the vCPU for every test of the suite, and rh_show with its verbosity. */
+extern struct rh_env rh_suite;
+int rh_suite_init(void);
+int rh_suite_fini(void);
+void rh_suite_show(const struct rh_realm *r);
 uint64_t rh_call(struct rh_env *e, uint64_t fid, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
 		 uint64_t a5, struct rmmemu_smc_result *res);
 
