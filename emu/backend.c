@@ -272,11 +272,25 @@ static unsigned slice_from_env(void)
 	return *end ? DEFAULT_SLICE_US : (unsigned)v;
 }
 
+const char *rmmemu_vcpu_engine(void)
+{
+	static char name[32];
+	unsigned major, minor;
+	unsigned v = uc_version(&major, &minor);
+	snprintf(name, sizeof(name), "Unicorn %u.%u.%u", major, minor, (v >> 8) & 0xffU);
+	return name;
+}
+
 int rmmemu_enable_vcpu(struct rmmemu *emu)
 {
 	struct rmm *rmm = rmmemu_core(emu);
 	const struct emu_calib *c = emu_calibrate();
 
+	if (uc_version(NULL, NULL) >> 8 != (UC_API_MAJOR << 16 | UC_API_MINOR << 8 | UC_API_PATCH)) {
+		emu_log("%s loaded, but rmmemu was built for and measured on Unicorn %u.%u.%u",
+			rmmemu_vcpu_engine(), UC_API_MAJOR, UC_API_MINOR, UC_API_PATCH);
+		return RMMEMU_E_SYS;
+	}
 	if (!c->ok) {
 		emu_log("Unicorn calibration failed: %s", c->err);
 		return RMMEMU_E_SYS;

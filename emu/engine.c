@@ -268,22 +268,25 @@ static void cal_intr(uc_engine *uc, uint32_t intno, void *user)
 /* ---- calibration: Unicorn's switch for exit checks inside a block ---- */
 
 /*
- * Unicorn 2.0.1 checks for a stop request after every guest memory access and leaves the block
- * with QEMU's "block not started" exit, which puts PC back at the block's start while registers
- * and memory keep what the block had done (quirk 6). Its engine has a flag that turns these checks
- * off (its AArch32 translator sets it inside IT blocks); with the flag set, a stop takes effect at
- * the start of the next block only, so another thread may stop a run at any time. The flag is not
- * in the API: it is found in struct uc_struct by the fields declared around it (2.0.1:
- * target_page_size, target_page_align, qemu_host_page_size, qemu_real_host_page_size,
- * qemu_icache_linesize, cpu_context_size, next_pc, hook_insert, first_tb, no_exit_request,
- * init_done), then checked by behaviour.
+ * Unicorn 2.1.1 (as 2.0.1) checks for a stop request after every guest memory access and leaves
+ * the block with QEMU's "block not started" exit, which puts PC back at the block's start while
+ * registers and memory keep what the block had done (quirk 6). Its engine has a flag that turns
+ * these checks off (its AArch32 translator sets it inside IT blocks); with the flag set, a stop
+ * takes effect at the start of the next block only, so another thread may stop a run at any time.
+ * The flag is not in the API (docs/vcpu.md argues this one use of an engine-private field with
+ * the measured cost of the public alternative, a block hook): it is found in struct uc_struct by
+ * the fields declared around it in 2.1.1 (target_page_size, target_page_align,
+ * qemu_host_page_size, qemu_real_host_page_size, qemu_icache_linesize, context_content,
+ * cpu_context_size, next_pc, hook_insert, first_tb, no_exit_request, init_done), then checked by
+ * behaviour. Anything else falls back to the block hook.
  */
 #define NOX_PAGE_OFF   0       /* uint32_t target_page_size, target_page_align */
 #define NOX_HOST_OFF   8       /* uint64_t qemu_host_page_size, qemu_real_host_page_size */
-#define NOX_CTX_OFF    28      /* int cpu_context_size */
-#define NOX_FLAG_OFF   42      /* bool no_exit_request */
-#define NOX_INIT_OFF   43      /* bool init_done */
-#define UC_CONTEXT_HDR 16      /* struct uc_context before its data */
+#define NOX_CONT_OFF   28      /* uc_context_content context_content (UC_CTL_CONTEXT_CPU) */
+#define NOX_CTX_OFF    32      /* int cpu_context_size */
+#define NOX_FLAG_OFF   50      /* bool no_exit_request */
+#define NOX_INIT_OFF   51      /* bool init_done */
+#define UC_CONTEXT_HDR 24      /* sizeof(struct uc_context) before its data */
 
 static size_t find_no_exit(uc_engine *uc)
 {
@@ -297,7 +300,7 @@ static size_t find_no_exit(uc_engine *uc)
 	for (size_t i = 0; i + NOX_INIT_OFF + 1 <= n; i += 8) {
 		uint32_t page, align;
 		uint64_t host, real_host;
-		int32_t cpu_ctx;
+		int32_t cpu_ctx, content;
 		memcpy(&page, p + i + NOX_PAGE_OFF, 4);
 		memcpy(&align, p + i + NOX_PAGE_OFF + 4, 4);
 		if (page < 1024 || page > 65536 || (page & (page - 1)) || align != page - 1)
@@ -305,6 +308,9 @@ static size_t find_no_exit(uc_engine *uc)
 		memcpy(&host, p + i + NOX_HOST_OFF, 8);
 		memcpy(&real_host, p + i + NOX_HOST_OFF + 8, 8);
 		memcpy(&cpu_ctx, p + i + NOX_CTX_OFF, 4);
+		memcpy(&content, p + i + NOX_CONT_OFF, 4);
+		if (content != UC_CTL_CONTEXT_CPU)
+			continue;
 		if (host != host_page || real_host != host_page || cpu_ctx < 0 || (uint64_t)cpu_ctx != ctx)
 			continue;
 		if (p[i + NOX_FLAG_OFF] != 0 || p[i + NOX_INIT_OFF] != 1)

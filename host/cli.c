@@ -789,8 +789,8 @@ int rmmemu_cli_main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
-		printf("rmmemu %s (RMI ABI %u.%u, RMM specification 1.0-rel0)\n", RMMEMU_VERSION,
-		       RMI_ABI_VERSION_MAJOR, RMI_ABI_VERSION_MINOR);
+		printf("rmmemu %s (RMI ABI %u.%u, RMM specification 1.0-rel0; engine %s)\n", RMMEMU_VERSION,
+		       RMI_ABI_VERSION_MAJOR, RMI_ABI_VERSION_MINOR, rmmemu_vcpu_engine());
 		return 0;
 	}
 	if (!strcmp(cmd, "run"))

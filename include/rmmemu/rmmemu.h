@@ -262,6 +262,9 @@ void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us);
  * lock while the realm runs). No effect without the vCPU backend. */
 void rmmemu_vcpu_kick(struct rmmemu *emu);
 
+/* The CPU engine the vCPU backend runs on, as loaded at run time: "Unicorn 2.1.1". */
+const char *rmmemu_vcpu_engine(void);
+
 #ifdef __cplusplus
 }
 #endif
