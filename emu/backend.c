@@ -1,7 +1,7 @@
 /*
  * The vCPU backend registered with the RMM core (struct rmm_vcpu_ops), its public switch
- * (rmmemu_enable_vcpu) and the watchdog thread that ends a run at the end of its time slice or
- * when the realm's timer fires.
+ * (rmmemu_enable_vcpu), the watchdog thread that ends runs at the end of their time slice or when
+ * the realm's timer fires, and invalidation across the engines of a realm.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,35 +22,53 @@ uint64_t emu_now_ns(void)
 
 /* ---- watchdog ---- */
 
+#define WD_REPEAT_NS 1000000ULL    /* a stop is repeated every 1 ms until the run ends */
+
+/* Stop a run from this thread: at once where safe (quirk 6), else at the next block start. */
+static void stop_run(struct emu_vcpu *v)
+{
+	if (v->m->no_exit_off)
+		uc_emu_stop(v->uc);
+	else
+		__atomic_store_n(&v->preempt, 1, __ATOMIC_RELEASE);
+}
+
+/* When the watchdog must next act on v (UINT64_MAX: not before its deadline changes). */
+static uint64_t wd_due(const struct emu_vcpu *v)
+{
+	uint64_t due = (v->wd_kicked || v->wd_poke) ? 0 : v->wd_deadline;
+	if (v->wd_stopped_at && due < v->wd_stopped_at + WD_REPEAT_NS)
+		due = v->wd_stopped_at + WD_REPEAT_NS;
+	return due;
+}
+
 static void *wd_thread(void *arg)
 {
 	struct emu_watchdog *wd = arg;
 
 	pthread_mutex_lock(&wd->mu);
 	while (!wd->quit) {
-		uint64_t now = emu_now_ns();
-		if (wd->armed && now >= wd->deadline_ns) {
-			struct emu_vcpu *v = wd->armed;
-			if (v->m->no_exit_off) {
-				/* Safe at any time (docs/vcpu.md, quirk 6). A hook that writes PC at the
-				 * same moment cancels the stop: try again 1 ms later while the run lasts. */
-				uc_emu_stop(v->uc);
-				wd->deadline_ns = now + 1000000ULL;
-			} else {
-				__atomic_store_n(&v->preempt, 1, __ATOMIC_RELEASE);
-				wd->armed = NULL;
+		uint64_t now = emu_now_ns(), next = UINT64_MAX;
+		for (unsigned i = 0; i < wd->narmed; i++) {
+			struct emu_vcpu *v = wd->armed[i];
+			uint64_t due = wd_due(v);
+			if (now >= due) {
+				/* A hook that writes PC at the same moment cancels the stop (quirk 5):
+				 * it is repeated while the run lasts. */
+				stop_run(v);
+				v->wd_stopped_at = now;
+				due = wd_due(v);
 			}
-			continue;
+			if (due < next)
+				next = due;
 		}
-		/* Sleep until the latest deadline armed, even if that run has ended: back-to-back runs
-		 * then arm without waking this thread (emu_wd_arm signals only earlier deadlines). */
-		if (wd->deadline_ns == UINT64_MAX || now >= wd->deadline_ns) {
+		if (next == UINT64_MAX) {
 			wd->wait_until = UINT64_MAX;
 			pthread_cond_wait(&wd->cv, &wd->mu);
 		} else {
-			wd->wait_until = wd->deadline_ns;
-			struct timespec ts = { .tv_sec = (time_t)(wd->deadline_ns / 1000000000ULL),
-					       .tv_nsec = (long)(wd->deadline_ns % 1000000000ULL) };
+			wd->wait_until = next;
+			struct timespec ts = { .tv_sec = (time_t)(next / 1000000000ULL),
+					       .tv_nsec = (long)(next % 1000000000ULL) };
 			pthread_cond_timedwait(&wd->cv, &wd->mu, &ts);
 		}
 		wd->wait_until = 0;
@@ -79,22 +97,22 @@ static void wd_fini(struct emu_watchdog *wd)
 		pthread_mutex_unlock(&wd->mu);
 		pthread_join(wd->thread, NULL);
 	}
+	free(wd->armed);
 	pthread_cond_destroy(&wd->cv);
 	pthread_mutex_destroy(&wd->mu);
 }
 
-static void wd_set(struct emu_watchdog *wd, uint64_t deadline_ns)
+/* v's due time changed: wake the thread if it sleeps past it (caller holds wd->mu). */
+static void wd_changed(struct emu_watchdog *wd, const struct emu_vcpu *v)
 {
-	if (wd->kicked && wd->armed)
-		deadline_ns = 1;         /* the host kicked: stop the run now, whatever else is due */
-	if (!wd->started && deadline_ns != UINT64_MAX) {
+	uint64_t due = wd_due(v);
+	if (!wd->started && due != UINT64_MAX) {
 		if (pthread_create(&wd->thread, NULL, wd_thread, wd) == 0)
 			wd->started = true;
 		else
 			emu_log("cannot start the watchdog thread: runs are not time-sliced");
 	}
-	wd->deadline_ns = deadline_ns;
-	if (deadline_ns < wd->wait_until)
+	if (due < wd->wait_until)
 		pthread_cond_signal(&wd->cv);
 }
 
@@ -102,59 +120,187 @@ void emu_wd_arm(struct emu_backend *be, struct emu_vcpu *v, uint64_t deadline_ns
 {
 	struct emu_watchdog *wd = &be->wd;
 	pthread_mutex_lock(&wd->mu);
-	wd->armed = v;
-	wd_set(wd, deadline_ns);
+	if (!v->wd_armed) {
+		if (wd->narmed == wd->armed_cap) {
+			unsigned cap = wd->armed_cap ? 2 * wd->armed_cap : 8;
+			struct emu_vcpu **p = realloc(wd->armed, cap * sizeof(*p));
+			if (!p) {
+				/* Cannot watch this run: it ends by itself only (as with a slice of 0). */
+				pthread_mutex_unlock(&wd->mu);
+				emu_log("out of memory: this run is not time-sliced");
+				return;
+			}
+			wd->armed = p;
+			wd->armed_cap = cap;
+		}
+		wd->armed[wd->narmed++] = v;
+		v->wd_armed = true;
+	}
+	v->wd_deadline = deadline_ns;
+	v->wd_stopped_at = 0;
+	if (wd->kick_next || v->wd_kick_next) {
+		/* Kicked between the host's last look at its work and this entry. */
+		v->wd_kicked = true;
+		wd->kick_next = false;
+		v->wd_kick_next = false;
+	}
+	wd_changed(wd, v);
 	pthread_mutex_unlock(&wd->mu);
 }
 
-void emu_wd_update(struct emu_backend *be, uint64_t deadline_ns)
+void emu_wd_update(struct emu_backend *be, struct emu_vcpu *v, uint64_t deadline_ns)
 {
 	struct emu_watchdog *wd = &be->wd;
 	pthread_mutex_lock(&wd->mu);
-	if (wd->armed)
-		wd_set(wd, deadline_ns);
-	pthread_mutex_unlock(&wd->mu);
-}
-
-void emu_wd_disarm(struct emu_backend *be)
-{
-	struct emu_watchdog *wd = &be->wd;
-	pthread_mutex_lock(&wd->mu);
-	wd->armed = NULL;
-	wd->kicked = false;              /* this run ended after the kick: the host sees its exit */
-	pthread_mutex_unlock(&wd->mu);
-}
-
-/* rmmemu_vcpu_kick: a run in progress is stopped at once, by the kicking thread itself where that
- * is safe (quirk 6), and by the watchdog thread (the same stop as a time slice's end, repeated
- * until the run ends); otherwise the next run is armed to stop at once (emu_wd_arm). */
-static void wd_kick(struct emu_watchdog *wd)
-{
-	pthread_mutex_lock(&wd->mu);
-	wd->kicked = true;
-	if (wd->armed) {
-		if (wd->armed->m->no_exit_off)
-			uc_emu_stop(wd->armed->uc);
-		wd_set(wd, 1);
+	if (v->wd_armed) {
+		v->wd_deadline = deadline_ns;
+		wd_changed(wd, v);
 	}
 	pthread_mutex_unlock(&wd->mu);
+}
+
+bool emu_wd_disarm(struct emu_backend *be, struct emu_vcpu *v)
+{
+	struct emu_watchdog *wd = &be->wd;
+	pthread_mutex_lock(&wd->mu);
+	bool kicked = v->wd_kicked;
+	for (unsigned i = 0; i < wd->narmed; i++) {
+		if (wd->armed[i] == v) {
+			wd->armed[i] = wd->armed[--wd->narmed];
+			break;
+		}
+	}
+	v->wd_armed = false;
+	v->wd_kicked = false;            /* this run ended after the kick: the host sees its exit */
+	v->wd_poke = false;
+	pthread_mutex_unlock(&wd->mu);
+	return kicked;
+}
+
+void emu_wd_poke(struct emu_backend *be, struct emu_vcpu *v)
+{
+	struct emu_watchdog *wd = &be->wd;
+	pthread_mutex_lock(&wd->mu);
+	if (v->wd_armed && !v->wd_poke) {
+		v->wd_poke = true;
+		stop_run(v);
+		v->wd_stopped_at = emu_now_ns();
+		wd_changed(wd, v);
+	}
+	pthread_mutex_unlock(&wd->mu);
+}
+
+/* A kick: the run in progress stops at once, by the kicking thread itself and by the watchdog
+ * (repeated until the run ends); with none in progress the next run is armed to stop at once. */
+static void wd_kick_one(struct emu_watchdog *wd, struct emu_vcpu *v)
+{
+	if (!v->wd_armed) {
+		v->wd_kick_next = true;
+		return;
+	}
+	v->wd_kicked = true;
+	stop_run(v);
+	v->wd_stopped_at = emu_now_ns();
+	wd_changed(wd, v);
+}
+
+/* rmmemu_vcpu_kick: every run in progress, or the next one. */
+static void wd_kick_all(struct emu_watchdog *wd)
+{
+	pthread_mutex_lock(&wd->mu);
+	if (!wd->narmed)
+		wd->kick_next = true;
+	for (unsigned i = 0; i < wd->narmed; i++)
+		wd_kick_one(wd, wd->armed[i]);
+	pthread_mutex_unlock(&wd->mu);
+}
+
+/* ---- invalidation across the engines of a realm (a TLB shootdown) ---- */
+
+void emu_machine_sync(struct emu_machine *m, struct emu_vcpu *v)
+{
+	if (m->tlb_dirty) {
+		emu_tlb_flush(v);
+		m->tlb_dirty = false;
+	}
+	emu_drop_stale_code(m);
+	m->done_gen = m->req_gen;
+	pthread_cond_broadcast(&m->cv);
+}
+
+void emu_hook_lock(struct emu_vcpu *v)
+{
+	struct emu_machine *m = v->m;
+	pthread_mutex_lock(&m->mu);
+	m->where = EMU_LOCKING;
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	pthread_mutex_lock(&v->rmm->lock);
+}
+
+/* Still inside a hook: the TLB can be flushed here, translated code is dropped only outside a run,
+ * so a run with stale code pending is stopped (and resumed once it is dropped). */
+void emu_hook_unlock(struct emu_vcpu *v)
+{
+	struct emu_machine *m = v->m;
+	pthread_mutex_lock(&m->mu);
+	if (m->tlb_dirty) {
+		emu_tlb_flush(v);
+		m->tlb_dirty = false;
+	}
+	bool code = m->nstale || m->all_code_stale;
+	if (!code) {
+		m->done_gen = m->req_gen;
+		pthread_cond_broadcast(&m->cv);
+	}
+	m->where = EMU_GUEST;
+	pthread_mutex_unlock(&m->mu);
+	pthread_mutex_unlock(&v->rmm->lock);
+	if (code)
+		emu_wd_poke(v->be, v);
+}
+
+/* How long a shootdown waits between two stop requests to a running engine. */
+#define SHOOT_RETRY_NS 200000L
+
+void emu_realm_invalidate(struct emu_backend *be, const struct s2tt_ctx *s2, struct emu_machine *self,
+			  bool tlb, uint64_t pa, bool wait)
+{
+	for (struct emu_machine *m = be->machines; m; m = m->next) {
+		if (m->s2 != s2 || m == self)
+			continue;
+		pthread_mutex_lock(&m->mu);
+		if (tlb)
+			m->tlb_dirty = true;
+		if (pa == UINT64_MAX)
+			m->all_code_stale = m->has_run;
+		else if (pa)
+			emu_code_stale(m, pa);
+		uint64_t gen = ++m->req_gen;
+		struct emu_vcpu *v = m->cur;
+		if (m->where == EMU_GUEST && v) {
+			/* Running realm code: stop it; it applies the invalidation and goes on. */
+			emu_wd_poke(be, v);
+			while (wait && m->where == EMU_GUEST && m->done_gen < gen) {
+				struct timespec ts;
+				clock_gettime(CLOCK_MONOTONIC, &ts);
+				ts.tv_nsec += SHOOT_RETRY_NS;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				pthread_cond_timedwait(&m->cv, &m->mu, &ts);
+			}
+		}
+		/* EMU_LOCKING: its hook applies this before realm code runs again (it needs the RMM
+		 * lock, which an RMI caller holds); EMU_OUT: its next run does. */
+		pthread_mutex_unlock(&m->mu);
+	}
 }
 
 /* ---- rmm_vcpu_ops ---- */
 
-static struct emu_machine *machine_for(struct emu_backend *be, struct rmm *rmm, const struct rd *rd)
-{
-	for (struct emu_machine *m = be->machines; m; m = m->next)
-		if (m->s2 == &rd->s2)
-			return m;
-	struct emu_machine *m = emu_machine_create(be, rmm, rd);
-	if (m) {
-		m->next = be->machines;
-		be->machines = m;
-	}
-	return m;
-}
-
+/* Caller holds rmm->lock and be->mlock. */
 static void unlink_machine(struct emu_backend *be, struct emu_machine *m)
 {
 	for (struct emu_machine **p = &be->machines; *p; p = &(*p)->next) {
@@ -181,10 +327,10 @@ static void release_vcpu(struct emu_backend *be, struct emu_vcpu *v)
 	unlink_vcpu(be, v);
 	v->rec->vcpu = NULL;
 	emu_vcpu_free(v);
-	if (m->nvcpus == 0) {
-		unlink_machine(be, m);
-		emu_machine_free(m);
-	}
+	pthread_mutex_lock(&be->mlock);
+	unlink_machine(be, m);
+	pthread_mutex_unlock(&be->mlock);
+	emu_machine_free(m);
 }
 
 static void op_run(void *ctx, struct rmm *rmm, struct rec *rec, rmm_pa_t rec_pa, struct rec_exit_image *exit)
@@ -194,16 +340,18 @@ static void op_run(void *ctx, struct rmm *rmm, struct rec *rec, rmm_pa_t rec_pa,
 	(void)rec_pa;
 
 	if (!v) {
-		struct emu_machine *m = machine_for(be, rmm, granule_mem(rmm, rec->rd));
+		/* The REC's own engine: RECs run in parallel on the threads that enter them. */
+		struct emu_machine *m = emu_machine_create(be, rmm, granule_mem(rmm, rec->rd));
 		v = m ? emu_vcpu_create(m, rec) : NULL;
 		if (!v) {
-			if (m && m->nvcpus == 0) {
-				unlink_machine(be, m);
-				emu_machine_free(m);
-			}
+			emu_machine_free(m);
 			rec_exit_put64(exit, RMI_REC_EXIT_REASON, RMI_EXIT_SERROR);
 			return;
 		}
+		pthread_mutex_lock(&be->mlock);
+		m->next = be->machines;
+		be->machines = m;
+		pthread_mutex_unlock(&be->mlock);
 		v->next = be->vcpus;
 		be->vcpus = v;
 		rec->vcpu = v;
@@ -211,22 +359,19 @@ static void op_run(void *ctx, struct rmm *rmm, struct rec *rec, rmm_pa_t rec_pa,
 	emu_run(v, rmm, exit);
 }
 
+/* Called by RMI calls (rmm->lock held): the machines list cannot change meanwhile. */
 static void op_data_destroyed(void *ctx, const struct s2tt_ctx *s2, rmm_pa_t pa)
 {
-	struct emu_backend *be = ctx;
-	for (struct emu_machine *m = be->machines; m; m = m->next)
-		if (m->s2 == s2)
-			emu_code_stale(m, pa.val);
+	emu_realm_invalidate(ctx, s2, NULL, false, pa.val, false);
 }
 
+/* A TLB shootdown: when it returns, no engine of the realm uses the old mapping (the RMM may then
+ * scrub the granule, as after TLBI + DSB on hardware). */
 static void op_s2_invalidate(void *ctx, const struct s2tt_ctx *s2, uint64_t ipa, uint64_t size)
 {
-	struct emu_backend *be = ctx;
 	(void)ipa;
 	(void)size;
-	for (struct emu_machine *m = be->machines; m; m = m->next)
-		if (m->s2 == s2)
-			m->tlb_dirty = true;
+	emu_realm_invalidate(ctx, s2, NULL, true, 0, true);
 }
 
 static void op_rec_destroy(void *ctx, struct rec *rec)
@@ -241,6 +386,7 @@ static void backend_free(struct emu_backend *be)
 	while (be->vcpus)
 		release_vcpu(be, be->vcpus);
 	wd_fini(&be->wd);
+	pthread_mutex_destroy(&be->mlock);
 	free(be);
 }
 
@@ -316,6 +462,7 @@ int rmmemu_enable_vcpu(struct rmmemu *emu)
 	be->rmm = rmm;
 	be->slice_ns = (uint64_t)slice_from_env() * 1000ULL;
 	wd_init(&be->wd);
+	pthread_mutex_init(&be->mlock, NULL);
 	rmm_set_vcpu_ops(rmm, &emu_ops, be);
 	/* Realms wider than the CPU model's PA range could be created but never run: RMI_FEATURES
 	 * offers what the model can translate, as an RMM on an A72 would. */
@@ -347,7 +494,7 @@ void rmmemu_vcpu_kick(struct rmmemu *emu)
 	struct rmm *rmm = rmmemu_core(emu);
 	pthread_mutex_lock(&rmm->ops_lock);
 	if (rmm->vcpu_ops == &emu_ops)
-		wd_kick(&((struct emu_backend *)rmm->vcpu_ctx)->wd);
+		wd_kick_all(&((struct emu_backend *)rmm->vcpu_ctx)->wd);
 	pthread_mutex_unlock(&rmm->ops_lock);
 }
 

@@ -101,15 +101,18 @@ static void drop_code(struct emu_machine *m, const uint64_t *pa, unsigned n)
  * back at any IPA). Such granules are collected, and their code dropped before the next run. */
 void emu_code_stale(struct emu_machine *m, uint64_t pa)
 {
-	if (!m->has_run)
-		return;                  /* nothing translated yet */
+	if (!m->has_run || m->all_code_stale)
+		return;                  /* nothing translated yet, or everything goes anyway */
+	pa &= ~GRANULE_MASK;
+	for (unsigned i = m->nstale; i-- > 0 && i + 8 >= m->nstale;)
+		if (m->stale_pa[i] == pa)
+			return;          /* just collected (IC IVAU line by line) */
 	if (m->nstale == m->stale_cap) {
 		unsigned cap = m->stale_cap ? 2 * m->stale_cap : 64;
-		uint64_t *p = realloc(m->stale_pa, cap * sizeof(*p));
+		uint64_t *p = cap <= 65536 ? realloc(m->stale_pa, cap * sizeof(*p)) : NULL;
 		if (!p) {
-			/* No room to collect it: drop what is pending and this one now. */
-			emu_drop_stale_code(m);
-			drop_code(m, &pa, 1);
+			/* No room to collect it: everything is dropped instead. */
+			m->all_code_stale = true;
 			return;
 		}
 		m->stale_pa = p;
@@ -120,9 +123,12 @@ void emu_code_stale(struct emu_machine *m, uint64_t pa)
 
 void emu_drop_stale_code(struct emu_machine *m)
 {
-	if (m->nstale)
+	if (m->all_code_stale)
+		uc_ctl_flush_tb(m->uc);
+	else if (m->nstale)
 		drop_code(m, m->stale_pa, m->nstale);
 	m->nstale = 0;
+	m->all_code_stale = false;
 }
 
 /* ---- EL1 system registers kept in struct rec ---- */
@@ -505,6 +511,8 @@ struct emu_machine *emu_machine_create(struct emu_backend *be, struct rmm *rmm, 
 		return NULL;
 	m->be = be;
 	m->s2 = &rd->s2;
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cv, NULL);
 	m->ipa_bits = rd->s2.ipa_bits;
 	if (uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &m->uc) != UC_ERR_OK) {
 		free(m);
@@ -548,6 +556,8 @@ void emu_machine_free(struct emu_machine *m)
 		uc_close(m->uc);
 	free(m->wfe_sites);
 	free(m->stale_pa);
+	pthread_cond_destroy(&m->cv);
+	pthread_mutex_destroy(&m->mu);
 	free(m);
 }
 
@@ -592,7 +602,9 @@ void emu_machine_switch(struct emu_machine *m, struct emu_vcpu *v)
 	}
 	/* The whole CPU state, QEMU's cached translation flags included. */
 	uc_context_restore(m->uc, v->has_state ? v->state : m->init_ctx);
+	pthread_mutex_lock(&m->mu);      /* other engines' IC hooks look at m->cur */
 	m->cur = v;
+	pthread_mutex_unlock(&m->mu);
 	/* QEMU's pending-interrupt state follows HCR_EL2.VI only through a real HCR write; its TLB
 	 * is not tagged by REC (stage 1 differs). */
 	uint64_t hcr = emu_cp_read(m->uc, CP_HCR_EL2);

@@ -69,7 +69,9 @@ static void set_exit_pc(struct emu_vcpu *v, uint64_t pc)
 static bool ipa_is_empty(struct emu_vcpu *v, uint64_t ipa)
 {
 	struct rsi_walk_result w;
+	emu_hook_lock(v);       /* the RTTs may be changed by RMI calls from other threads */
 	enum rsi_walk s = realm_ipa_to_pa(v->rmm, v->rec, IPA(ipa & ~GRANULE_MASK), &w);
+	emu_hook_unlock(v);
 	return s != WALK_INVALID_PARAMS && w.ripas == RIPAS_EMPTY;
 }
 
@@ -172,7 +174,9 @@ static void handle_smc(struct emu_vcpu *v, uint64_t smc_pc)
 	memcpy(before, rec->regs, sizeof(before));
 	rec->pc = smc_pc;
 	v->smc_calls++;
+	emu_hook_lock(v);
 	bool to_host = rsi_handle_smc(v->rmm, rec, v->exit);
+	emu_hook_unlock(v);
 	for (unsigned i = 0; i < 31; i++)
 		if (rec->regs[i] != before[i])
 			emu_write_gpr(v->uc, i, rec->regs[i]);
@@ -309,7 +313,7 @@ static void rearm_timer(struct emu_vcpu *v)
 	uint64_t d = emu_timer_deadline(v);
 	if (!d || d > v->slice_deadline)
 		d = v->slice_deadline;
-	emu_wd_update(v->be, d);
+	emu_wd_update(v->be, v, d);
 }
 
 static uint32_t hook_sys(struct emu_vcpu *v, uc_arm64_reg rt, const uc_arm64_cp_reg *cp, bool is_read)
@@ -370,6 +374,52 @@ static uint32_t hook_msr(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg 
 {
 	(void)uc;
 	return hook_sys(((struct emu_machine *)user)->cur, reg, cp, false);
+}
+
+/* ---- IC: code another REC translated from memory this REC rewrote ---- */
+
+#define IC_IALLUIS 0, 7, 1, 0
+#define IC_IALLU   0, 7, 5, 0
+#define IC_IVAU    3, 7, 5, 1
+static bool is_sys(const uc_arm64_cp_reg *cp, unsigned op1, unsigned crn, unsigned crm, unsigned op2)
+{
+	return cp->op1 == op1 && cp->crn == crn && cp->crm == crm && cp->op2 == op2;
+}
+
+/*
+ * Each REC has its own engine, and QEMU notices writes to translated code only within one engine.
+ * The architecture makes software that changes code issue IC IVAU (or IC IALLU/IALLUIS), then DSB
+ * and ISB, before any PE runs it: there the other engines of the realm drop what they translated
+ * from that granule (or everything). An engine running realm code is stopped at its next block
+ * start to do so, before the writer's next store (the flag it sets after its DSB) can be seen.
+ */
+static uint32_t hook_ic(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg *cp, void *user)
+{
+	struct emu_machine *m = user;
+	struct emu_vcpu *v = m->cur;
+	uint64_t pa;
+	(void)uc;
+	(void)reg;
+
+	if (cp->op0 != 1)
+		return 0;
+	if (is_sys(cp, IC_IVAU)) {
+		uint64_t par_saved = emu_cp_read(v->uc, 3, 0, 7, 4, 0);
+		emu_cp_write(v->uc, 1, 4, 7, 8, 4, cp->val); /* AT S12E1R */
+		uint64_t par = emu_cp_read(v->uc, 3, 0, 7, 4, 0);
+		emu_cp_write(v->uc, 3, 0, 7, 4, 0, par_saved);
+		if (par & 1)
+			return 0;        /* not mapped for reading: nothing this realm can run there */
+		pa = par & 0xFFFFFFFFF000ULL;
+	} else if (is_sys(cp, IC_IALLU) || is_sys(cp, IC_IALLUIS)) {
+		pa = UINT64_MAX;
+	} else {
+		return 0;
+	}
+	pthread_mutex_lock(&v->be->mlock);
+	emu_realm_invalidate(v->be, m->s2, m, false, pa, false);
+	pthread_mutex_unlock(&v->be->mlock);
+	return 0;                        /* QEMU then executes the instruction (a no-op there) */
 }
 
 /* ---- WFE (QEMU 5.0 executes it as a YIELD hint, never trapped: quirk 8) ---- */
@@ -482,6 +532,7 @@ void emu_install_hooks(struct emu_machine *m)
 	uc_hook_add(m->uc, &m->h_intr, UC_HOOK_INTR, (void *)hook_intr, m, 1, 0);
 	uc_hook_add(m->uc, &m->h_mrs, UC_HOOK_INSN, (void *)hook_mrs, m, 1, 0, UC_ARM64_INS_MRS);
 	uc_hook_add(m->uc, &m->h_msr, UC_HOOK_INSN, (void *)hook_msr, m, 1, 0, UC_ARM64_INS_MSR);
+	uc_hook_add(m->uc, &m->h_ic, UC_HOOK_INSN, (void *)hook_ic, m, 1, 0, UC_ARM64_INS_SYS);
 	/* The watchdog stops runs itself (time slice, timer deadline, kick) when Unicorn's exit checks
 	 * inside blocks are off; otherwise the block hook does (docs/vcpu.md, quirk 6). */
 	if (!m->no_exit_off)
@@ -537,6 +588,47 @@ static void inject_sea_on_entry(struct emu_vcpu *v)
 	};
 }
 
+/*
+ * Realm code runs without the RMM lock (RECs of a realm run in parallel; hooks that need the RMM
+ * take it), until the REC exits, the watchdog ends the run (time slice, timer, kick), or another
+ * thread invalidated something in this engine: that is applied here and the run goes on.
+ */
+static uc_err run_unlocked(struct emu_vcpu *v, struct rmm *rmm)
+{
+	struct emu_machine *m = v->m;
+	uc_err err;
+
+	pthread_mutex_unlock(&rmm->lock);
+	for (;;) {
+		uint64_t deadline = emu_timer_deadline(v);
+		if (!deadline || deadline > v->slice_deadline)
+			deadline = v->slice_deadline;
+		pthread_mutex_lock(&m->mu);
+		emu_machine_sync(m, v);
+		m->where = EMU_GUEST;
+		pthread_mutex_unlock(&m->mu);
+		__atomic_store_n(&v->preempt, 0, __ATOMIC_RELAXED);
+		if (m->no_exit_off)
+			((volatile uint8_t *)v->uc)[m->no_exit_off] = 1;
+		emu_wd_arm(v->be, v, deadline);
+		err = uc_emu_start(v->uc, emu_reg_read(v->uc, UC_ARM64_REG_PC), 0, 0, 0);
+		bool kicked = emu_wd_disarm(v->be, v);
+		pthread_mutex_lock(&m->mu);
+		m->has_run = true;
+		m->where = EMU_OUT;
+		bool pending = m->req_gen != m->done_gen;
+		pthread_cond_broadcast(&m->cv);
+		pthread_mutex_unlock(&m->mu);
+		/* v->wd_deadline: as the realm's timer writes left it (this thread's own). */
+		if (err != UC_ERR_OK || v->exiting || v->error || kicked || !pending ||
+		    emu_now_ns() >= v->wd_deadline)
+			break;
+		/* Stopped only to apply another thread's invalidation (next iteration). */
+	}
+	pthread_mutex_lock(&rmm->lock);
+	return err;
+}
+
 void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 {
 	struct rec *rec = v->rec;
@@ -549,8 +641,6 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 	v->error = false;
 	v->sys_pending.active = false;
 	v->runs++;
-	/* Before the switch: the engine still holds the state of a REC that has run. */
-	emu_drop_stale_code(v->m);
 	emu_machine_switch(v->m, v);
 
 	if (v->m->ipa_bits > EMU_PA_BITS) {
@@ -559,10 +649,6 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 			EMU_PA_BITS, EMU_PA_BITS);
 		put_exit(v, RMI_EXIT_SERROR);
 		return;
-	}
-	if (v->m->tlb_dirty) {
-		emu_tlb_flush(v);
-		v->m->tlb_dirty = false;
 	}
 	if (v->synced) {
 		/* As TF-RMM's check_pending_timers: a timer output that changed since the last exit
@@ -592,21 +678,12 @@ void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit)
 
 	uint64_t now = emu_now_ns();
 	v->slice_deadline = be->slice_ns ? now + be->slice_ns : UINT64_MAX;
-	uint64_t deadline = emu_timer_deadline(v);
-	if (!deadline || deadline > v->slice_deadline)
-		deadline = v->slice_deadline;
-	__atomic_store_n(&v->preempt, 0, __ATOMIC_RELAXED);
-	if (v->m->no_exit_off)
-		((volatile uint8_t *)v->uc)[v->m->no_exit_off] = 1;
 	uc_hook first = 0;
 	if (!v->m->has_run)
 		uc_hook_add(v->uc, &first, UC_HOOK_BLOCK, (void *)hook_first_block, v->m, rec->pc, rec->pc);
-	emu_wd_arm(be, v, deadline);
-	uc_err err = uc_emu_start(v->uc, emu_reg_read(v->uc, UC_ARM64_REG_PC), 0, 0, 0);
-	emu_wd_disarm(be);
+	uc_err err = run_unlocked(v, rmm);
 	if (first)
 		uc_hook_del(v->uc, first);
-	v->m->has_run = true;
 	if (v->m->no_exit_off && !((volatile uint8_t *)v->uc)[v->m->no_exit_off])
 		fall_back_to_block_hook(v->m);
 

@@ -1,14 +1,17 @@
 /*
- * emu/ — the vCPU backend: runs a REC's AArch64 code in Unicorn 2 (QEMU TCG).
+ * emu/ — the vCPU backend: runs a REC's AArch64 code in Unicorn 2.1.1 (QEMU TCG).
  *
- * One Unicorn engine per realm (created when its first REC is entered, released with its last
- * REC); each REC's CPU state is swapped in and out of it with uc_context_save/restore, so the RECs
- * of a realm share translated code and QEMU's self-modifying-code tracking. The engine models the
- * physical machine: every DRAM range of the platform is mapped at its physical address
- * (sharing the host memory of the simulated DRAM), and the realm runs at EL1/EL0 with QEMU's own
- * stage-2 MMU enabled (HCR_EL2.VM) and VTTBR_EL2 pointing at the realm's RTTs. So the realm reaches
- * exactly what its RTTs map, and a stage-2 fault arrives as a data/instruction abort routed to EL2
- * with the syndrome, FAR and HPFAR_EL2 a real CPU would give the RMM. See docs/vcpu.md.
+ * One Unicorn engine per REC (created at its first entry, released by REC_DESTROY), so the RECs of
+ * a realm run at the same time on the host threads that entered them, as KVM's vCPU threads do.
+ * Every engine models the physical machine: every DRAM range of the platform is mapped at its
+ * physical address (sharing the host memory of the simulated DRAM), and the realm runs at EL1/EL0
+ * with QEMU's own stage-2 MMU enabled (HCR_EL2.VM) and VTTBR_EL2 pointing at the realm's RTTs. So
+ * the realm reaches exactly what its RTTs map, and a stage-2 fault arrives as a data/instruction
+ * abort routed to EL2 with the syndrome, FAR and HPFAR_EL2 a real CPU would give the RMM.
+ * The engines of a realm share memory but not translated code: instruction-cache maintenance
+ * (IC IVAU, IC IALLU/IALLUIS) in one engine drops the code the others translated from that memory,
+ * and RTT changes and scrubs reach every engine of the realm before the RMI call returns (a TLB
+ * shootdown). See docs/vcpu.md, "RECs in parallel".
  */
 #ifndef EMU_VCPU_H
 #define EMU_VCPU_H
@@ -44,7 +47,15 @@ struct emu_pending_exc {
 struct emu_backend;
 struct emu_vcpu;
 
-/* One Unicorn engine per realm. */
+/* Where the thread running an engine is (emu_machine.where). */
+enum emu_where {
+	EMU_OUT,       /* not in uc_emu_start: pending invalidations are applied before it runs */
+	EMU_GUEST,     /* running realm code (or a hook that does not wait for the RMM lock) */
+	EMU_LOCKING,   /* in a hook waiting for or holding the RMM lock: no realm code runs until the
+			* hook applies pending invalidations (emu_hook_unlock) */
+};
+
+/* One Unicorn engine per REC (the name is historical: the machine around one vCPU). */
 struct emu_machine {
 	struct emu_backend *be;
 	struct emu_machine *next;
@@ -52,16 +63,24 @@ struct emu_machine {
 	unsigned ipa_bits;
 	uc_engine *uc;
 	uc_context *init_ctx;            /* CPU state after set-up, before any REC ran */
-	uc_hook h_intr, h_mrs, h_msr, h_block, h_unmapped, h_new_block;
+	uc_hook h_intr, h_mrs, h_msr, h_ic, h_block, h_unmapped, h_new_block;
 	/* WFE instructions met in translated code, each with a code hook (QEMU never traps WFE). */
 	struct emu_wfe_site { uint64_t va; uc_hook h; } *wfe_sites;
 	unsigned nwfe_sites, wfe_sites_cap;
-	/* Granules scrubbed by DATA_DESTROY whose translated code is dropped before the next run. */
+	/* Invalidations from other threads (RMI calls, other engines' IC instructions), under mu:
+	 * granules whose translated code must be dropped (scrubbed by DATA_DESTROY, or code another
+	 * REC rewrote) and a TLB flush (stage 2 changed). Applied by the engine's own thread before it
+	 * runs realm code again; req_gen/done_gen let a thread wait until they are. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum emu_where where;
 	uint64_t *stale_pa;
 	unsigned nstale, stale_cap;
+	bool all_code_stale;             /* IC IALLU(IS) elsewhere: drop every translation */
+	bool tlb_dirty;
+	uint64_t req_gen, done_gen;
 	bool has_run;                    /* realm code has been translated in this engine */
 	uint64_t hcr;                    /* HCR_EL2 as last written */
-	bool tlb_dirty;                  /* stage-2 changed since the last run */
 	/* Offset of Unicorn's no_exit_request flag (emu_calib), 0 if runs are preempted by the block
 	 * hook instead of a stop from the watchdog thread (docs/vcpu.md, quirk 6). */
 	size_t no_exit_off;
@@ -92,6 +111,13 @@ struct emu_vcpu {
 	int preempt;                     /* set by the watchdog, acted on at the next block start
 					  * (only when the machine has no no_exit_off) */
 	uint64_t slice_deadline;         /* end of this run's time slice (CLOCK_MONOTONIC ns) */
+	/* The watchdog's view of this vCPU (under wd.mu). */
+	bool wd_armed;                   /* a run is in progress */
+	uint64_t wd_deadline;            /* slice end or timer deadline */
+	uint64_t wd_stopped_at;          /* last stop the watchdog issued (repeated every 1 ms) */
+	bool wd_poke;                    /* stop soon: invalidations are pending */
+	bool wd_kicked;                  /* stop now: the host kicked this run */
+	bool wd_kick_next;               /* kicked while not running: the next run stops at once */
 	/* An ICC_* access the MRS/MSR hook emulated. QEMU does not know these registers and a hook
 	 * cannot skip an unknown one (docs/vcpu.md), so the hook lets QEMU raise UNDEF on it and the
 	 * INTR hook completes the instruction there: PC + 4, or the REC exit it causes. */
@@ -124,24 +150,28 @@ struct emu_vcpu {
 	uint64_t runs, smc_calls, exits;
 };
 
-/* Watchdog: ends the running engine's run at the end of its time slice or when its virtual timer
- * fires, as a host interrupt would. It only raises v->preempt; the block hook stops the engine at
- * the start of the next translation block (an asynchronous uc_emu_stop can take effect in the
- * middle of a block and corrupt the guest state, docs/vcpu.md). */
+/* Watchdog: ends runs at the end of their time slice or when their virtual timer fires, as a host
+ * interrupt would, stops kicked runs, and runs with pending invalidations (emu_wd_poke). One
+ * thread per RMM instance for every run in progress (each REC's run on its own host thread). The
+ * stop is uc_emu_stop when the engine's exit checks inside blocks are off (quirk 6), repeated every
+ * millisecond until the run ends (a hook writing PC cancels it, quirk 5); otherwise v->preempt,
+ * which the block hook acts on at the start of the next translation block. */
 struct emu_watchdog {
 	pthread_t thread;
 	bool started, quit;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct emu_vcpu *armed;
-	uint64_t deadline_ns;            /* CLOCK_MONOTONIC; kept after the run ends */
+	struct emu_vcpu **armed;         /* runs in progress */
+	unsigned narmed, armed_cap;
 	uint64_t wait_until;             /* what the thread sleeps until (0: awake) */
-	bool kicked;                     /* rmmemu_vcpu_kick since the last run ended: the armed run
-					  * (or the next one) stops at once */
+	bool kick_next;                  /* rmmemu_vcpu_kick with no run in progress: the next run
+					  * stops at once */
 };
 
 struct emu_backend {
 	struct rmm *rmm;
+	/* Changed under rmm->lock and mlock; read under either (engines' IC hooks take mlock). */
+	pthread_mutex_t mlock;
 	struct emu_machine *machines;
 	struct emu_vcpu *vcpus;
 	struct emu_watchdog wd;
@@ -229,15 +259,29 @@ uint64_t emu_timer_deadline(struct emu_vcpu *v);
 /* Whether the realm's timer outputs differ from what the last exit reported. */
 bool emu_timers_changed(struct emu_vcpu *v);
 
-/* ---- watchdog (backend.c) ---- */
+/* ---- watchdog and cross-engine invalidation (backend.c) ---- */
 uint64_t emu_now_ns(void);
 void emu_wd_arm(struct emu_backend *be, struct emu_vcpu *v, uint64_t deadline_ns);
-void emu_wd_update(struct emu_backend *be, uint64_t deadline_ns);
-void emu_wd_disarm(struct emu_backend *be);
+void emu_wd_update(struct emu_backend *be, struct emu_vcpu *v, uint64_t deadline_ns);
+/* The run ended; returns true if it was kicked. */
+bool emu_wd_disarm(struct emu_backend *be, struct emu_vcpu *v);
+/* Stop v's run soon (invalidations pending); no effect if it is not running. */
+void emu_wd_poke(struct emu_backend *be, struct emu_vcpu *v);
+/* Take the RMM lock from a hook, and release it (applying what other threads invalidated). */
+void emu_hook_lock(struct emu_vcpu *v);
+void emu_hook_unlock(struct emu_vcpu *v);
+/* Invalidate in every engine of the realm but `self` (NULL: all): a TLB flush and/or the code
+ * translated from the granule at pa (pa == UINT64_MAX: all code). With `wait`, return only once
+ * no engine can still use a stale TLB entry (caller holds rmm->lock: an RMI call). */
+void emu_realm_invalidate(struct emu_backend *be, const struct s2tt_ctx *s2, struct emu_machine *self,
+			  bool tlb, uint64_t pa, bool wait);
+/* Apply m's pending invalidations (its own thread, not inside realm code). Caller holds m->mu. */
+void emu_machine_sync(struct emu_machine *m, struct emu_vcpu *v);
 
 /* ---- run.c ---- */
 void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit);
 void emu_install_hooks(struct emu_machine *m);
+/* Collect a granule whose code is stale (caller holds m->mu); drop collected code (own thread). */
 void emu_code_stale(struct emu_machine *m, uint64_t pa);
 void emu_drop_stale_code(struct emu_machine *m);
 /* Stop emulation with the exit already written into v->exit. */
