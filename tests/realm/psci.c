@@ -2,8 +2,8 @@
  * Several RECs: CPU 0 starts CPUs 1 and 2 with PSCI CPU_ON (PSCI exits the host completes with
  * RMI_PSCI_COMPLETE), they report on the console and turn themselves off; CPU 0 waits with
  * AFFINITY_INFO. Errors: CPU_ON of itself / of a running CPU, an unknown MPIDR. Then code written
- * by CPU 0 is run by CPU 1, rewritten, and run again (the RECs of a realm share one translation
- * cache, so the second run sees the new code).
+ * by CPU 0 is run by CPU 1, rewritten, and run again (each REC has its own engine: CPU 0's IC IVAU
+ * drops CPU 1's translation of the old code, so the second run sees the new code).
  */
 #include "rt.h"
 

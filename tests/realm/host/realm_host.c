@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 
@@ -72,13 +73,21 @@ void rh_env_fini(struct rh_env *e)
 	e->emu = NULL;
 }
 
+/* The granule allocator and its free list are shared by every realm of an env, whose RECs may be
+ * entered from several threads (rh_run_parallel). */
+static pthread_mutex_t alloc_mu = PTHREAD_MUTEX_INITIALIZER;
+
 uint64_t rh_ns(struct rh_env *e, unsigned n)
 {
 	uint64_t align = n * G;
+	pthread_mutex_lock(&alloc_mu);
 	uint64_t pa = (e->next + align - 1) / align * align;
-	if (pa + n * G > e->end)
+	if (pa + n * G > e->end) {
+		pthread_mutex_unlock(&alloc_mu);
 		return 0;
+	}
 	e->next = pa + n * G;
+	pthread_mutex_unlock(&alloc_mu);
 	return pa;
 }
 
@@ -188,10 +197,13 @@ static bool map_unknown(struct rh_realm *r, uint64_t ipa)
 	/* A granule given back earlier is used again first, as KVM's page allocator would. */
 	struct rh_env *e = r->env;
 	uint64_t pa = 0;
-	if (e->nfreed) {
+	pthread_mutex_lock(&alloc_mu);
+	if (e->nfreed)
 		pa = e->freed[--e->nfreed];
+	pthread_mutex_unlock(&alloc_mu);
+	if (pa) {
 		if (delegate(e, pa, 1))
-			e->reused++;
+			__atomic_fetch_add(&e->reused, 1, __ATOMIC_RELAXED);
 		else
 			pa = 0;
 	}
@@ -490,8 +502,10 @@ static bool handle_ripas(struct rh_realm *r, unsigned idx)
 			if (rh_call(r->env, SMC_RMI_DATA_DESTROY, r->rd, r->data[i].ipa, 0, 0, 0, NULL) == RMI_SUCCESS &&
 			    rh_call(r->env, SMC_RMI_GRANULE_UNDELEGATE, r->data[i].pa, 0, 0, 0, 0, NULL) == RMI_SUCCESS) {
 				struct rh_env *e = r->env;
+				pthread_mutex_lock(&alloc_mu);
 				if (e->nfreed < sizeof(e->freed) / sizeof(e->freed[0]))
 					e->freed[e->nfreed++] = r->data[i].pa;
+				pthread_mutex_unlock(&alloc_mu);
 				r->data[i].pa = 0;
 			}
 		}
@@ -539,12 +553,29 @@ static void update_timer_irq(struct rh_realm *r, unsigned idx)
 	}
 }
 
+/* The host side of one REC_ENTER is split in two around the call, so that RECs entered from
+ * several threads (rh_run_parallel) only serialise the host's own work, under r->par_mu. */
+static void host_lock(struct rh_realm *r)
+{
+	if (r->par_mu)
+		pthread_mutex_lock(r->par_mu);
+}
+
+static void host_unlock(struct rh_realm *r)
+{
+	if (r->par_mu)
+		pthread_mutex_unlock(r->par_mu);
+}
+
+static int enter_finish(struct rh_realm *r, unsigned idx, uint64_t ret);
+
 int rh_enter(struct rh_realm *r, unsigned idx)
 {
 	struct rh_env *e = r->env;
 	uint64_t run = r->run[idx];
-	uint64_t flags = r->enter_flags[idx];
 
+	host_lock(r);
+	uint64_t flags = r->enter_flags[idx];
 	uint8_t enter[RMI_REC_ENTER_SIZE] = { 0 };
 	if (r->trap_wfi)
 		flags |= RMI_REC_ENTER_FLAG_TRAP_WFI;
@@ -557,7 +588,21 @@ int rh_enter(struct rh_realm *r, unsigned idx)
 	r->enter_flags[idx] = 0;
 	memset(r->enter_gprs[idx], 0, sizeof(r->enter_gprs[idx]));
 	r->st.entries++;
+	if (++r->in_enter > r->max_in_enter)
+		r->max_in_enter = r->in_enter;
+	host_unlock(r);
 	uint64_t ret = rh_call(e, SMC_RMI_REC_ENTER, r->recs[idx], run, 0, 0, 0, NULL);
+	host_lock(r);
+	r->in_enter--;
+	int rc = enter_finish(r, idx, ret);
+	host_unlock(r);
+	return rc;
+}
+
+static int enter_finish(struct rh_realm *r, unsigned idx, uint64_t ret)
+{
+	struct rh_env *e = r->env;
+	uint64_t run = r->run[idx];
 	if (ret != RMI_SUCCESS) {
 		if (ret == RMI_PACK_RETURN(RMI_ERROR_REALM, 1)) { /* SYSTEM_OFF raced */
 			r->system_off = true;
@@ -635,6 +680,82 @@ bool rh_run(struct rh_realm *r, unsigned max_entries)
 		return false;
 	}
 	return true;
+}
+
+struct par_rec {
+	struct rh_realm *r;
+	unsigned idx;
+	pthread_cond_t *cv;
+	unsigned max_entries;
+	bool ok;
+};
+
+/* One host thread per REC, as KVM's vCPU threads: enter while the REC is on, wait while it is off
+ * (a PSCI CPU_ON handled by another thread turns it on). */
+static void *par_thread(void *arg)
+{
+	struct par_rec *p = arg;
+	struct rh_realm *r = p->r;
+	unsigned n = 0;
+	p->ok = true;
+	for (;;) {
+		host_lock(r);
+		while (!r->on[p->idx] && !r->system_off && !r->failed && !r->par_stop)
+			pthread_cond_wait(p->cv, r->par_mu);
+		bool go = !r->system_off && !r->failed && !r->par_stop;
+		host_unlock(r);
+		if (!go)
+			break;
+		if (n++ == p->max_entries || rh_enter(r, p->idx) < 0) {
+			p->ok = false;
+			host_lock(r);
+			r->par_stop = true;
+			host_unlock(r);
+		}
+		/* Whatever this exit changed (another REC on, SYSTEM_OFF) wakes the other threads; the
+		 * end of the run also stops RECs still running (they may spin without a time slice). */
+		host_lock(r);
+		bool end = r->system_off || r->failed || r->par_stop;
+		pthread_cond_broadcast(p->cv);
+		host_unlock(r);
+		if (end)
+			rmmemu_vcpu_kick(r->env->emu);
+	}
+	host_lock(r);
+	pthread_cond_broadcast(p->cv);
+	host_unlock(r);
+	return NULL;
+}
+
+bool rh_run_parallel(struct rh_realm *r, unsigned max_entries)
+{
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+	struct par_rec p[RH_MAX_RECS];
+	pthread_t t[RH_MAX_RECS];
+	bool ok = true;
+
+	r->par_mu = &mu;
+	r->par_stop = false;
+	for (unsigned i = 0; i < r->nrecs; i++) {
+		p[i] = (struct par_rec){ .r = r, .idx = i, .cv = &cv, .max_entries = max_entries };
+		if (pthread_create(&t[i], NULL, par_thread, &p[i]) != 0) {
+			fail(r, "cannot start a vCPU thread");
+			return false;
+		}
+	}
+	for (unsigned i = 0; i < r->nrecs; i++) {
+		pthread_join(t[i], NULL);
+		ok = ok && p[i].ok;
+	}
+	r->par_mu = NULL;
+	pthread_cond_destroy(&cv);
+	pthread_mutex_destroy(&mu);
+	if (ok && !r->system_off) {
+		fail(r, "no SYSTEM_OFF");
+		ok = false;
+	}
+	return ok && !r->failed;
 }
 
 bool rh_realm_destroy(struct rh_realm *r)

@@ -9,6 +9,7 @@
 #ifndef REALM_HOST_H
 #define REALM_HOST_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,10 @@ struct rh_realm {
 	uint64_t done_failures;       /* X1 of the RH_HOSTCALL_DONE host call */
 	bool done_call;
 	struct rh_stats st;
+	/* rh_run_parallel: the host's lock, REC_ENTERs in progress and the most seen at once. */
+	pthread_mutex_t *par_mu;
+	bool par_stop;
+	unsigned in_enter, max_in_enter;
 	uint64_t last_exit_reason, last_esr;
 	uint8_t exit_img[RMI_REC_EXIT_SIZE];  /* RmiRecExit of the last REC_ENTER */
 	char err[256];
@@ -98,6 +103,9 @@ bool rh_realm_setup(struct rh_env *e, struct rh_realm *r, const char *name, unsi
 /* Run the RECs round robin until SYSTEM_OFF, no REC left runnable, or max_entries REC_ENTERs.
  * Returns false on an RMI error or an unexpected exit (r->err says which). */
 bool rh_run(struct rh_realm *r, unsigned max_entries);
+/* As rh_run, with one host thread per REC entering it whenever it is on (KVM's vCPU threads);
+ * at most max_entries REC_ENTERs per REC. */
+bool rh_run_parallel(struct rh_realm *r, unsigned max_entries);
 /* One REC_ENTER of REC idx with exit handling; returns the exit reason or -1 on error. */
 int rh_enter(struct rh_realm *r, unsigned idx);
 /* Destroy everything the realm owns and undelegate it. */
