@@ -1,7 +1,7 @@
 /*
  * Attestation keys of the simulated CCA platform: P-384 key pairs, ES384 (ECDSA P-384 with
  * SHA-384, deterministic per RFC 6979) signatures in the COSE r||s form, the COSE_Key encoding of a
- * public key, and the hashes named by IANA hash names. mbedTLS underneath.
+ * public key, and the hashes named by IANA hash names. OpenSSL 3 libcrypto underneath.
  *
  * Deterministic key derivation from a 32-byte seed (reproducible with any HMAC implementation,
  * see docs/attestation.md and tests/unit/verify_token.py):
@@ -31,7 +31,7 @@
 #define ATTEST_OK         0
 #define ATTEST_E_INVAL   (-1)   /* bad argument */
 #define ATTEST_E_NOSPC   (-2)   /* output buffer too small */
-#define ATTEST_E_CRYPTO  (-3)   /* mbedTLS failure or key rejected */
+#define ATTEST_E_CRYPTO  (-3)   /* libcrypto failure or key rejected */
 #define ATTEST_E_NOMEM   (-4)   /* allocation failure */
 #define ATTEST_E_IO      (-5)   /* file cannot be read or parsed */
 #define ATTEST_E_CBOR    (-6)   /* CBOR encoding failure */

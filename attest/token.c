@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include <cbor.h>
-#include <mbedtls/md.h>
 
 #include "attest/measurement.h"
 #include "attest/token.h"

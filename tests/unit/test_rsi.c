@@ -6,7 +6,7 @@
 #include <CUnit/Basic.h>
 
 #include "helpers/th.h"
-#include <mbedtls/sha256.h>
+#include <openssl/evp.h>
 #include <string.h>
 
 #include "rmm/realm.h"
@@ -215,7 +215,7 @@ static void test_measurements(void)
 		data[i] = (uint8_t)(i * 7 + 1);
 	memcpy(&rec->regs[3], data, 64);
 	memcpy(in + 32, data, 32);
-	CU_ASSERT_EQUAL_FATAL(mbedtls_sha256_ret(in, 64, expect, 0), 0);
+	CU_ASSERT_FATAL(EVP_Digest(in, 64, expect, NULL, EVP_sha256(), NULL));
 	rec->regs[0] = SMC_RSI_MEASUREMENT_EXTEND;
 	rec->regs[1] = 1;
 	rec->regs[2] = 32;

@@ -21,10 +21,9 @@
 #include <CUnit/Basic.h>
 
 #include "helpers/th.h"
-#include <mbedtls/ecp.h>
-#include <mbedtls/hmac_drbg.h>
-#include <mbedtls/md.h>
-#include <mbedtls/pk.h>
+#include <openssl/ec.h>
+#include <openssl/encoder.h>
+#include <openssl/evp.h>
 
 #include "attest/keys.h"
 #include "attest/measurement.h"
@@ -340,25 +339,22 @@ static void test_api_errors(void)
 	attest_platform_free(NULL);
 }
 
-/* A P-256 private key PEM, to be refused. */
+/* A P-256 private key PEM (SEC1, "EC PRIVATE KEY"), to be refused. */
 static void write_p256_pem(const char *path)
 {
-	mbedtls_pk_context pk;
-	mbedtls_hmac_drbg_context drbg;
-	static const uint8_t seed[] = "rmmemu test P-256 key";
-	char pem[1024];
+	EVP_PKEY *pkey = EVP_EC_gen("P-256");
+	OSSL_ENCODER_CTX *ectx;
+	unsigned char *pem = NULL;
+	size_t len = 0;
 
-	mbedtls_pk_init(&pk);
-	mbedtls_hmac_drbg_init(&drbg);
-	CU_ASSERT_EQUAL_FATAL(mbedtls_hmac_drbg_seed_buf(&drbg, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256),
-							 seed, sizeof(seed)), 0);
-	CU_ASSERT_EQUAL_FATAL(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
-	CU_ASSERT_EQUAL_FATAL(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk),
-						  mbedtls_hmac_drbg_random, &drbg), 0);
-	CU_ASSERT_EQUAL_FATAL(mbedtls_pk_write_key_pem(&pk, (unsigned char *)pem, sizeof(pem)), 0);
-	write_file(path, pem, strlen(pem));
-	mbedtls_pk_free(&pk);
-	mbedtls_hmac_drbg_free(&drbg);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(pkey);
+	ectx = OSSL_ENCODER_CTX_new_for_pkey(pkey, EVP_PKEY_KEYPAIR, "PEM", "type-specific", NULL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ectx);
+	CU_ASSERT_FATAL(OSSL_ENCODER_to_data(ectx, &pem, &len));
+	write_file(path, pem, len);
+	OPENSSL_free(pem);
+	OSSL_ENCODER_CTX_free(ectx);
+	EVP_PKEY_free(pkey);
 }
 
 static void test_pem(void)
