@@ -3,7 +3,7 @@
 # Idempotent: does nothing when all are present.
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
-      libmbedtls-dev libyaml-dev libcunit1-dev libfdt-dev libcbor-dev zlib1g-dev
+      libssl-dev libyaml-dev libcunit1-dev libfdt-dev libcbor-dev zlib1g-dev
       gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu
       python3 python3-cbor2 python3-cryptography)
 missing=()
