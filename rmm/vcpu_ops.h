@@ -28,10 +28,13 @@ static inline uint64_t rec_exit_get64(const struct rec_exit_image *x, unsigned o
 }
 
 struct rmm_vcpu_ops {
-	/* Run the REC until it exits to the host; write the exit into `exit`. */
+	/* Run the REC until it exits to the host; write the exit into `exit`. Called with rmm->lock
+	 * held and the REC in use (its refcount); the backend may release the lock while realm code
+	 * runs (other RMI calls and RECs go on meanwhile) and holds it again when it returns. */
 	void (*run)(void *ctx, struct rmm *rmm, struct rec *rec, rmm_pa_t rec_pa,
 		    struct rec_exit_image *exit);
-	/* Stage-2 mappings of a realm changed in [ipa, ipa + size): drop cached translations. */
+	/* Stage-2 mappings of a realm changed in [ipa, ipa + size): drop cached translations in every
+	 * vCPU of the realm before returning (a TLB shootdown: the caller may scrub the granule next). */
 	void (*s2_invalidate)(void *ctx, const struct s2tt_ctx *s2, uint64_t ipa, uint64_t size);
 	/* DATA_DESTROY scrubbed the realm's DATA granule at pa behind the vCPU's back: code translated
 	 * from it must not run again (the granule may come back at any IPA with other contents). */

@@ -242,8 +242,9 @@ int rmmemu_debug_realm_read(struct rmmemu *emu, uint64_t rd_pa, uint64_t ipa, vo
 /*
  * vCPU backend (emu/): run realm code in Unicorn. Without it RMI_REC_ENTER returns at once with
  * an IRQ exit. Once enabled, REC_ENTER executes the REC's AArch64 code until a REC exit; each REC
- * gets its Unicorn engine on its first entry (released by REC_DESTROY). While enabled, RMI_FEATURES
- * reports S2SZ <= 44 (the PA range of Unicorn's Cortex-A72; wider realms are refused by
+ * gets its Unicorn engine on its first entry (released by REC_DESTROY), and RECs entered from
+ * different threads run at the same time (the RMM lock is not held while realm code runs). While
+ * enabled, RMI_FEATURES reports S2SZ <= 44 (the PA range of Unicorn's Cortex-A72; wider realms are refused by
  * REALM_CREATE). Returns RMMEMU_OK, RMMEMU_E_INVAL if DRAM lies above 2^44 (out of the model's
  * reach), or RMMEMU_E_SYS if Unicorn cannot be used (reason on stderr). See docs/vcpu.md.
  */
@@ -256,10 +257,10 @@ void rmmemu_disable_vcpu(struct rmmemu *emu);
  * noticed at such exits. Applies from the next REC_ENTER. */
 void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us);
 
-/* The host has work (KVM's vCPU kick, a physical IPI on hardware): the REC run in progress on this
+/* The host has work (KVM's vCPU kick, a physical IPI on hardware): every REC run in progress on this
  * instance ends promptly with RMI_EXIT_IRQ; if none is in progress, the next REC_ENTER returns
- * RMI_EXIT_IRQ without running the realm. Any thread; does not wait (REC_ENTER holds the instance
- * lock while the realm runs). No effect without the vCPU backend. */
+ * RMI_EXIT_IRQ without running the realm. Any thread; does not wait. No effect without the vCPU
+ * backend. */
 void rmmemu_vcpu_kick(struct rmmemu *emu);
 
 /* The CPU engine the vCPU backend runs on, as loaded at run time: "Unicorn 2.1.1". */
