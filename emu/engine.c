@@ -76,7 +76,7 @@ void emu_tlb_flush(struct emu_vcpu *v)
 /* ---- code translated from granules the RMM scrubbed ---- */
 
 /*
- * Unicorn 2.0.1 drops translated code only by virtual address (UC_CTL_TB_REMOVE_CACHE, translated
+ * Unicorn drops translated code only by virtual address (UC_CTL_TB_REMOVE_CACHE, translated
  * with the CPU's current regime); a flush of everything takes over a second (quirk 11). With stage
  * 1 and stage 2 off for the moment, a VA is the PA: the granules' code is dropped by PA, then
  * SCTLR_EL1, HCR_EL2 and the TLB are restored. Called between runs with the state of the REC that
