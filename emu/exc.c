@@ -5,12 +5,12 @@
  * the architectural entry itself (ESR/FAR/ELR/SPSR_EL1, PSTATE, PC = VBAR_EL1 + offset). From EL1
  * that is a matter of writing registers. A change of exception level is different: QEMU caches
  * translation flags (current EL, MMU index, ...) that only its own exception entry/return code
- * rebuilds, and Unicorn's register API does not for PSTATE (quirk 3). So to enter EL1 from EL0 (or to load a
- * REC whose translation regime differs from the engine's) the backend lets QEMU take a virtual
- * IRQ (HCR_EL2.VI) to a vector base at EMU_TRAMP_VA, an address that cannot be translated. QEMU
- * performs a real exception entry (rebuilding its flags for EL1) and faults fetching the vector;
- * that prefetch abort comes back to the INTR hook, which restores the guest's VBAR/ELR/SPSR and
- * completes the intended exception entry or state load.
+ * rebuilds, and Unicorn's register API does not for PSTATE (quirk 3). So to enter EL1 from EL0
+ * (or to load a REC whose translation regime differs from the engine's) the backend lets QEMU take
+ * a virtual IRQ (HCR_EL2.VI) to a vector base at EMU_TRAMP_VA, an address that cannot be
+ * translated. QEMU performs a real exception entry (rebuilding its flags for EL1) and faults
+ * fetching the vector; that prefetch abort comes back to the INTR hook, which restores the
+ * guest's VBAR/ELR/SPSR and completes the intended exception entry or state load.
  */
 #include <inttypes.h>
 
