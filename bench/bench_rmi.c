@@ -434,6 +434,7 @@ static void bench_realm_build(struct rmmemu *emu)
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("engine: %s\n", rmmemu_vcpu_engine());
 	bench_platform_start();
 
 	struct rmmemu_platform_config cfg;
