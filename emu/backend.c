@@ -217,6 +217,24 @@ static void wd_kick_all(struct emu_watchdog *wd)
 
 /* ---- invalidation across the engines of a realm (a TLB shootdown) ---- */
 
+static void set_where(struct emu_machine *m, enum emu_where w)
+{
+	__atomic_store_n(&m->where, (int)w, __ATOMIC_SEQ_CST);
+}
+
+static enum emu_where get_where(struct emu_machine *m)
+{
+	return (enum emu_where)__atomic_load_n(&m->where, __ATOMIC_SEQ_CST);
+}
+
+/* Everything pending is applied (caller holds m->mu). */
+static void sync_done(struct emu_machine *m)
+{
+	m->done_gen = m->req_gen;
+	__atomic_store_n(&m->pending, 0, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&m->cv);
+}
+
 void emu_machine_sync(struct emu_machine *m, struct emu_vcpu *v)
 {
 	if (m->tlb_dirty) {
@@ -224,37 +242,59 @@ void emu_machine_sync(struct emu_machine *m, struct emu_vcpu *v)
 		m->tlb_dirty = false;
 	}
 	emu_drop_stale_code(m);
-	m->done_gen = m->req_gen;
+	sync_done(m);
+}
+
+void emu_machine_set_where(struct emu_machine *m, enum emu_where w)
+{
+	set_where(m, w);
 	pthread_cond_broadcast(&m->cv);
 }
 
 void emu_hook_lock(struct emu_vcpu *v)
 {
 	struct emu_machine *m = v->m;
-	pthread_mutex_lock(&m->mu);
-	m->where = EMU_LOCKING;
-	pthread_cond_broadcast(&m->cv);
-	pthread_mutex_unlock(&m->mu);
+	set_where(m, EMU_LOCKING);
+	if (__atomic_load_n(&m->waiters, __ATOMIC_SEQ_CST)) {
+		/* A shootdown waits for this engine: it need not any more. */
+		pthread_mutex_lock(&m->mu);
+		pthread_cond_broadcast(&m->cv);
+		pthread_mutex_unlock(&m->mu);
+	}
 	pthread_mutex_lock(&v->rmm->lock);
 }
 
 /* Still inside a hook: the TLB can be flushed here, translated code is dropped only outside a run,
  * so a run with stale code pending is stopped (and resumed once it is dropped). */
-void emu_hook_unlock(struct emu_vcpu *v)
+static bool hook_apply(struct emu_machine *m, struct emu_vcpu *v)
 {
-	struct emu_machine *m = v->m;
 	pthread_mutex_lock(&m->mu);
 	if (m->tlb_dirty) {
 		emu_tlb_flush(v);
 		m->tlb_dirty = false;
 	}
 	bool code = m->nstale || m->all_code_stale;
-	if (!code) {
-		m->done_gen = m->req_gen;
-		pthread_cond_broadcast(&m->cv);
-	}
-	m->where = EMU_GUEST;
+	if (!code)
+		sync_done(m);
+	set_where(m, EMU_GUEST);
 	pthread_mutex_unlock(&m->mu);
+	return code;
+}
+
+/* The fast path takes no lock but the RMM's: `where` is set before `pending` is looked at, and an
+ * invalidating thread sets `pending` before it looks at `where`, so either this thread sees the
+ * invalidation or that thread sees EMU_GUEST and stops the run. */
+void emu_hook_unlock(struct emu_vcpu *v)
+{
+	struct emu_machine *m = v->m;
+	bool code = false;
+	if (__atomic_load_n(&m->pending, __ATOMIC_SEQ_CST)) {
+		code = hook_apply(m, v);
+	} else {
+		set_where(m, EMU_GUEST);
+		if (__atomic_load_n(&m->pending, __ATOMIC_SEQ_CST))
+			code = hook_apply(m, v);
+	}
 	pthread_mutex_unlock(&v->rmm->lock);
 	if (code)
 		emu_wd_poke(v->be, v);
@@ -277,11 +317,15 @@ void emu_realm_invalidate(struct emu_backend *be, const struct s2tt_ctx *s2, str
 		else if (pa)
 			emu_code_stale(m, pa);
 		uint64_t gen = ++m->req_gen;
+		__atomic_store_n(&m->pending, 1, __ATOMIC_SEQ_CST);
 		struct emu_vcpu *v = m->cur;
-		if (m->where == EMU_GUEST && v) {
-			/* Running realm code: stop it; it applies the invalidation and goes on. */
+		if (get_where(m) == EMU_GUEST && v) {
+			/* Running realm code: stop it; it applies the invalidation and goes on. (A run
+			 * that is not armed yet pokes itself: emu_wd_arm's caller checks `pending`.) */
 			emu_wd_poke(be, v);
-			while (wait && m->where == EMU_GUEST && m->done_gen < gen) {
+			__atomic_fetch_add(&m->waiters, 1, __ATOMIC_SEQ_CST);
+			while (wait && get_where(m) == EMU_GUEST && m->done_gen < gen) {
+				emu_wd_poke(be, v);
 				struct timespec ts;
 				clock_gettime(CLOCK_MONOTONIC, &ts);
 				ts.tv_nsec += SHOOT_RETRY_NS;
@@ -291,6 +335,7 @@ void emu_realm_invalidate(struct emu_backend *be, const struct s2tt_ctx *s2, str
 				}
 				pthread_cond_timedwait(&m->cv, &m->mu, &ts);
 			}
+			__atomic_fetch_sub(&m->waiters, 1, __ATOMIC_SEQ_CST);
 		}
 		/* EMU_LOCKING: its hook applies this before realm code runs again (it needs the RMM
 		 * lock, which an RMI caller holds); EMU_OUT: its next run does. */

@@ -605,19 +605,21 @@ static uc_err run_unlocked(struct emu_vcpu *v, struct rmm *rmm)
 			deadline = v->slice_deadline;
 		pthread_mutex_lock(&m->mu);
 		emu_machine_sync(m, v);
-		m->where = EMU_GUEST;
+		emu_machine_set_where(m, EMU_GUEST);
 		pthread_mutex_unlock(&m->mu);
 		__atomic_store_n(&v->preempt, 0, __ATOMIC_RELAXED);
 		if (m->no_exit_off)
 			((volatile uint8_t *)v->uc)[m->no_exit_off] = 1;
 		emu_wd_arm(v->be, v, deadline);
+		/* An invalidation that came before the watchdog knew this run could not stop it. */
+		if (__atomic_load_n(&m->pending, __ATOMIC_SEQ_CST))
+			emu_wd_poke(v->be, v);
 		err = uc_emu_start(v->uc, emu_reg_read(v->uc, UC_ARM64_REG_PC), 0, 0, 0);
 		bool kicked = emu_wd_disarm(v->be, v);
 		pthread_mutex_lock(&m->mu);
 		m->has_run = true;
-		m->where = EMU_OUT;
+		emu_machine_set_where(m, EMU_OUT);
 		bool pending = m->req_gen != m->done_gen;
-		pthread_cond_broadcast(&m->cv);
 		pthread_mutex_unlock(&m->mu);
 		/* v->wd_deadline: as the realm's timer writes left it (this thread's own). */
 		if (err != UC_ERR_OK || v->exiting || v->error || kicked || !pending ||

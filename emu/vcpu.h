@@ -70,10 +70,14 @@ struct emu_machine {
 	/* Invalidations from other threads (RMI calls, other engines' IC instructions), under mu:
 	 * granules whose translated code must be dropped (scrubbed by DATA_DESTROY, or code another
 	 * REC rewrote) and a TLB flush (stage 2 changed). Applied by the engine's own thread before it
-	 * runs realm code again; req_gen/done_gen let a thread wait until they are. */
+	 * runs realm code again; req_gen/done_gen let a thread wait until they are. `where` and
+	 * `pending` are also read and written atomically without mu, so that a hook taking the RMM
+	 * lock (every RSI call) costs no more than that lock (emu_hook_lock/unlock). */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	enum emu_where where;
+	int where;                       /* enum emu_where */
+	int pending;                     /* req_gen != done_gen */
+	int waiters;                     /* threads waiting on cv */
 	uint64_t *stale_pa;
 	unsigned nstale, stale_cap;
 	bool all_code_stale;             /* IC IALLU(IS) elsewhere: drop every translation */
@@ -277,6 +281,8 @@ void emu_realm_invalidate(struct emu_backend *be, const struct s2tt_ctx *s2, str
 			  bool tlb, uint64_t pa, bool wait);
 /* Apply m's pending invalidations (its own thread, not inside realm code). Caller holds m->mu. */
 void emu_machine_sync(struct emu_machine *m, struct emu_vcpu *v);
+/* Where m's own thread is now (caller holds m->mu; wakes waiting shootdowns). */
+void emu_machine_set_where(struct emu_machine *m, enum emu_where w);
 
 /* ---- run.c ---- */
 void emu_run(struct emu_vcpu *v, struct rmm *rmm, struct rec_exit_image *exit);
