@@ -154,6 +154,7 @@ int main(void)
 {
 	struct rmmemu_platform_config cfg;
 	char err[256];
+	printf("engine: %s\n", rmmemu_vcpu_engine());
 	rmmemu_platform_default(&cfg);
 	cfg.dram[0] = (struct rmmemu_range){ DRAM_BASE, DRAM_SIZE };
 	struct rmmemu *emu = rmmemu_create(&cfg, err, sizeof(err));
