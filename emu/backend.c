@@ -251,9 +251,10 @@ void emu_machine_set_where(struct emu_machine *m, enum emu_where w)
 	pthread_cond_broadcast(&m->cv);
 }
 
-void emu_hook_lock(struct emu_vcpu *v)
+/* This engine's thread enters a hook that may wait (for the RMM lock, or for other engines): from
+ * now on, invalidations do not wait for it, it applies them before realm code runs again. */
+static void hook_enter(struct emu_machine *m)
 {
-	struct emu_machine *m = v->m;
 	set_where(m, EMU_LOCKING);
 	if (__atomic_load_n(&m->waiters, __ATOMIC_SEQ_CST)) {
 		/* A shootdown waits for this engine: it need not any more. */
@@ -261,7 +262,6 @@ void emu_hook_lock(struct emu_vcpu *v)
 		pthread_cond_broadcast(&m->cv);
 		pthread_mutex_unlock(&m->mu);
 	}
-	pthread_mutex_lock(&v->rmm->lock);
 }
 
 /* Still inside a hook: the TLB can be flushed here, translated code is dropped only outside a run,
@@ -281,22 +281,42 @@ static bool hook_apply(struct emu_machine *m, struct emu_vcpu *v)
 	return code;
 }
 
-/* The fast path takes no lock but the RMM's: `where` is set before `pending` is looked at, and an
- * invalidating thread sets `pending` before it looks at `where`, so either this thread sees the
- * invalidation or that thread sees EMU_GUEST and stops the run. */
+/* Back to realm code. The fast path takes no lock: `where` is set before `pending` is looked at,
+ * and an invalidating thread sets `pending` before it looks at `where`, so either this thread sees
+ * the invalidation or that thread sees EMU_GUEST and stops the run. Returns true if the run must be
+ * stopped (by the caller, after it released the RMM lock) to drop translated code. */
+static bool hook_leave(struct emu_machine *m, struct emu_vcpu *v)
+{
+	if (__atomic_load_n(&m->pending, __ATOMIC_SEQ_CST))
+		return hook_apply(m, v);
+	set_where(m, EMU_GUEST);
+	if (__atomic_load_n(&m->pending, __ATOMIC_SEQ_CST))
+		return hook_apply(m, v);
+	return false;
+}
+
+void emu_hook_lock(struct emu_vcpu *v)
+{
+	hook_enter(v->m);
+	pthread_mutex_lock(&v->rmm->lock);
+}
+
 void emu_hook_unlock(struct emu_vcpu *v)
 {
-	struct emu_machine *m = v->m;
-	bool code = false;
-	if (__atomic_load_n(&m->pending, __ATOMIC_SEQ_CST)) {
-		code = hook_apply(m, v);
-	} else {
-		set_where(m, EMU_GUEST);
-		if (__atomic_load_n(&m->pending, __ATOMIC_SEQ_CST))
-			code = hook_apply(m, v);
-	}
+	bool code = hook_leave(v->m, v);
 	pthread_mutex_unlock(&v->rmm->lock);
 	if (code)
+		emu_wd_poke(v->be, v);
+}
+
+void emu_ic_invalidate(struct emu_vcpu *v, uint64_t pa)
+{
+	struct emu_machine *m = v->m;
+	hook_enter(m);
+	pthread_mutex_lock(&v->be->mlock);
+	emu_realm_invalidate(v->be, m->s2, m, false, pa, true);
+	pthread_mutex_unlock(&v->be->mlock);
+	if (hook_leave(m, v))
 		emu_wd_poke(v->be, v);
 }
 

@@ -391,7 +391,8 @@ static bool is_sys(const uc_arm64_cp_reg *cp, unsigned op1, unsigned crn, unsign
  * The architecture makes software that changes code issue IC IVAU (or IC IALLU/IALLUIS), then DSB
  * and ISB, before any PE runs it: there the other engines of the realm drop what they translated
  * from that granule (or everything). An engine running realm code is stopped at its next block
- * start to do so, before the writer's next store (the flag it sets after its DSB) can be seen.
+ * start to do so, and the IC completes only once it has (a stop sent just before an engine starts
+ * running is lost, so waiting is what makes sure), before the writer can tell the other PE to go.
  */
 static uint32_t hook_ic(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg *cp, void *user)
 {
@@ -416,9 +417,7 @@ static uint32_t hook_ic(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg *
 	} else {
 		return 0;
 	}
-	pthread_mutex_lock(&v->be->mlock);
-	emu_realm_invalidate(v->be, m->s2, m, false, pa, false);
-	pthread_mutex_unlock(&v->be->mlock);
+	emu_ic_invalidate(v, pa);
 	return 0;                        /* QEMU then executes the instruction (a no-op there) */
 }
 

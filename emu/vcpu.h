@@ -51,8 +51,8 @@ struct emu_vcpu;
 enum emu_where {
 	EMU_OUT,       /* not in uc_emu_start: pending invalidations are applied before it runs */
 	EMU_GUEST,     /* running realm code (or a hook that does not wait for the RMM lock) */
-	EMU_LOCKING,   /* in a hook waiting for or holding the RMM lock: no realm code runs until the
-			* hook applies pending invalidations (emu_hook_unlock) */
+	EMU_LOCKING,   /* in a hook that waits (for the RMM lock, or for other engines in an IC):
+			* no realm code runs until the hook applies pending invalidations */
 };
 
 /* One Unicorn engine per REC (the name is historical: the machine around one vCPU). */
@@ -274,9 +274,14 @@ void emu_wd_poke(struct emu_backend *be, struct emu_vcpu *v);
 /* Take the RMM lock from a hook, and release it (applying what other threads invalidated). */
 void emu_hook_lock(struct emu_vcpu *v);
 void emu_hook_unlock(struct emu_vcpu *v);
+/* An IC instruction of v (IC IVAU: the granule at pa; IC IALLU(IS): pa = UINT64_MAX): the code is
+ * dropped in every other engine of the realm before the instruction completes (IC + DSB on
+ * hardware); v's thread waits meanwhile as if it waited for the RMM lock. */
+void emu_ic_invalidate(struct emu_vcpu *v, uint64_t pa);
 /* Invalidate in every engine of the realm but `self` (NULL: all): a TLB flush and/or the code
  * translated from the granule at pa (pa == UINT64_MAX: all code). With `wait`, return only once
- * no engine can still use a stale TLB entry (caller holds rmm->lock: an RMI call). */
+ * no running engine still uses what was invalidated (the caller holds rmm->lock, an RMI call,
+ * or be->mlock, an IC hook in EMU_LOCKING). */
 void emu_realm_invalidate(struct emu_backend *be, const struct s2tt_ctx *s2, struct emu_machine *self,
 			  bool tlb, uint64_t pa, bool wait);
 /* Apply m's pending invalidations (its own thread, not inside realm code). Caller holds m->mu. */

@@ -49,17 +49,21 @@ static void test_two_recs_at_once(void)
 struct realm_job {
 	struct rh_realm *r;
 	bool ok;
+	int done;
 };
 
 static void *realm_thread(void *arg)
 {
 	struct realm_job *j = arg;
 	j->ok = rh_run_parallel(j->r, 1000000);
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
 	return NULL;
 }
 
 /* Two realms of one RMM instance, each with two RECs on their own threads (four at once on a
- * two-core host), while a fifth thread keeps issuing RMI calls (features, granule delegation). */
+ * two-core host), while a fifth thread keeps issuing RMI calls: granule delegation, and stage-2
+ * changes of a running realm (map and unmap of an unprotected page: each unmap is a TLB shootdown
+ * that stops the realm's running engines and waits for them). */
 static void test_two_realms_and_rmi(void)
 {
 	rmmemu_vcpu_set_timeslice(rh_suite.emu, 0);
@@ -67,18 +71,27 @@ static void test_two_realms_and_rmi(void)
 	CU_ASSERT_FATAL(rh_realm_setup(&rh_suite, &rb, "smp", 33, 2));
 	ra.on_host_call = smp_host_call;
 	rb.on_host_call = smp_host_call;
-	struct realm_job ja = { &ra, false }, jb = { &rb, false };
+	struct realm_job ja = { &ra, false, 0 }, jb = { &rb, false, 0 };
+	smp_units = 400;     /* long enough for many RMI calls while both realms run */
 	pthread_t ta, tb;
 	CU_ASSERT_FATAL(pthread_create(&ta, NULL, realm_thread, &ja) == 0);
 	CU_ASSERT_FATAL(pthread_create(&tb, NULL, realm_thread, &jb) == 0);
-	uint64_t g = rh_ns(&rh_suite, 1);
-	unsigned calls = 0;
-	for (; calls < 200; calls++) {
+	uint64_t g = rh_ns(&rh_suite, 1), shared = rh_ns(&rh_suite, 1);
+	uint64_t ipa = (1ULL << 32) | 0x0B000000ULL;   /* unprotected half of the 33-bit realm */
+	unsigned rounds = 0;
+	while (!__atomic_load_n(&ja.done, __ATOMIC_ACQUIRE) || !__atomic_load_n(&jb.done, __ATOMIC_ACQUIRE) ||
+	       rounds == 0) {
+		rounds++;
 		CU_ASSERT_EQUAL(rh_call(&rh_suite, SMC_RMI_GRANULE_DELEGATE, g, 0, 0, 0, 0, NULL), RMI_SUCCESS);
 		CU_ASSERT_EQUAL(rh_call(&rh_suite, SMC_RMI_GRANULE_UNDELEGATE, g, 0, 0, 0, 0, NULL), RMI_SUCCESS);
+		CU_ASSERT(rh_map_unprotected(&ra, ipa, shared));
+		CU_ASSERT(rh_unmap_unprotected(&ra, ipa));
 	}
 	pthread_join(ta, NULL);
 	pthread_join(tb, NULL);
+	smp_units = 8;
+	if (rh_suite.verbose)
+		printf("two_realms_and_rmi: %u rounds of RMI calls while the realms ran\n", rounds);
 	rh_suite_show(&ra);
 	rh_suite_show(&rb);
 	CU_ASSERT(ja.ok && jb.ok);

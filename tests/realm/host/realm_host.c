@@ -114,6 +114,7 @@ static void zero_ns(struct rh_env *e, uint64_t pa)
 bool rh_realm_create(struct rh_env *e, struct rh_realm *r, unsigned ipa_bits)
 {
 	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->mu, NULL);
 	r->env = e;
 	r->ipa_bits = ipa_bits;
 	if (ipa_bits <= 34) {
@@ -554,17 +555,15 @@ static void update_timer_irq(struct rh_realm *r, unsigned idx)
 }
 
 /* The host side of one REC_ENTER is split in two around the call, so that RECs entered from
- * several threads (rh_run_parallel) only serialise the host's own work, under r->par_mu. */
+ * several threads (rh_run_parallel) only serialise the host's own work, under r->mu. */
 static void host_lock(struct rh_realm *r)
 {
-	if (r->par_mu)
-		pthread_mutex_lock(r->par_mu);
+	pthread_mutex_lock(&r->mu);
 }
 
 static void host_unlock(struct rh_realm *r)
 {
-	if (r->par_mu)
-		pthread_mutex_unlock(r->par_mu);
+	pthread_mutex_unlock(&r->mu);
 }
 
 static int enter_finish(struct rh_realm *r, unsigned idx, uint64_t ret);
@@ -682,6 +681,24 @@ bool rh_run(struct rh_realm *r, unsigned max_entries)
 	return true;
 }
 
+bool rh_map_unprotected(struct rh_realm *r, uint64_t ipa, uint64_t ns_pa)
+{
+	uint64_t desc = ns_pa | RMI_S2TTE_MEMATTR_NORMAL_WB | RMI_S2TTE_AP_RW;
+	uint64_t ret = rh_call(r->env, SMC_RMI_RTT_MAP_UNPROTECTED, r->rd, ipa, 3, desc, 0, NULL);
+	if (RMI_RETURN_STATUS(ret) != RMI_ERROR_RTT)
+		return ret == RMI_SUCCESS;
+	host_lock(r);          /* the RTT list is shared with the exit handlers */
+	bool ok = rtt_path(r, ipa, 3);
+	host_unlock(r);
+	return ok && rh_call(r->env, SMC_RMI_RTT_MAP_UNPROTECTED, r->rd, ipa, 3, desc, 0, NULL) == RMI_SUCCESS;
+}
+
+bool rh_unmap_unprotected(struct rh_realm *r, uint64_t ipa)
+{
+	struct rmmemu_smc_result res;
+	return rh_call(r->env, SMC_RMI_RTT_UNMAP_UNPROTECTED, r->rd, ipa, 3, 0, 0, &res) == RMI_SUCCESS;
+}
+
 struct par_rec {
 	struct rh_realm *r;
 	unsigned idx;
@@ -701,7 +718,7 @@ static void *par_thread(void *arg)
 	for (;;) {
 		host_lock(r);
 		while (!r->on[p->idx] && !r->system_off && !r->failed && !r->par_stop)
-			pthread_cond_wait(p->cv, r->par_mu);
+			pthread_cond_wait(p->cv, &r->mu);
 		bool go = !r->system_off && !r->failed && !r->par_stop;
 		host_unlock(r);
 		if (!go)
@@ -729,14 +746,14 @@ static void *par_thread(void *arg)
 
 bool rh_run_parallel(struct rh_realm *r, unsigned max_entries)
 {
-	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 	struct par_rec p[RH_MAX_RECS];
 	pthread_t t[RH_MAX_RECS];
 	bool ok = true;
 
-	r->par_mu = &mu;
+	host_lock(r);
 	r->par_stop = false;
+	host_unlock(r);
 	for (unsigned i = 0; i < r->nrecs; i++) {
 		p[i] = (struct par_rec){ .r = r, .idx = i, .cv = &cv, .max_entries = max_entries };
 		if (pthread_create(&t[i], NULL, par_thread, &p[i]) != 0) {
@@ -748,9 +765,7 @@ bool rh_run_parallel(struct rh_realm *r, unsigned max_entries)
 		pthread_join(t[i], NULL);
 		ok = ok && p[i].ok;
 	}
-	r->par_mu = NULL;
 	pthread_cond_destroy(&cv);
-	pthread_mutex_destroy(&mu);
 	if (ok && !r->system_off) {
 		fail(r, "no SYSTEM_OFF");
 		ok = false;

@@ -79,8 +79,9 @@ struct rh_realm {
 	uint64_t done_failures;       /* X1 of the RH_HOSTCALL_DONE host call */
 	bool done_call;
 	struct rh_stats st;
-	/* rh_run_parallel: the host's lock, REC_ENTERs in progress and the most seen at once. */
-	pthread_mutex_t *par_mu;
+	/* The host's own lock (RECs entered from several threads: rh_run_parallel), REC_ENTERs in
+	 * progress and the most seen at once. */
+	pthread_mutex_t mu;
 	bool par_stop;
 	unsigned in_enter, max_in_enter;
 	uint64_t last_exit_reason, last_esr;
@@ -108,6 +109,10 @@ bool rh_run(struct rh_realm *r, unsigned max_entries);
 bool rh_run_parallel(struct rh_realm *r, unsigned max_entries);
 /* One REC_ENTER of REC idx with exit handling; returns the exit reason or -1 on error. */
 int rh_enter(struct rh_realm *r, unsigned idx);
+/* RTT_MAP_UNPROTECTED of the NS granule ns_pa at an unprotected IPA (RTTs created as needed), and
+ * RTT_UNMAP_UNPROTECTED; from any thread, also while the realm's RECs run. */
+bool rh_map_unprotected(struct rh_realm *r, uint64_t ipa, uint64_t ns_pa);
+bool rh_unmap_unprotected(struct rh_realm *r, uint64_t ipa);
 /* Destroy everything the realm owns and undelegate it. */
 bool rh_realm_destroy(struct rh_realm *r);
 
