@@ -22,7 +22,10 @@ uint64_t emu_now_ns(void)
 
 /* ---- watchdog ---- */
 
-#define WD_REPEAT_NS 1000000ULL    /* a stop is repeated every 1 ms until the run ends */
+/* A stop is repeated until the run ends: one sent just before the engine starts running is lost
+ * (quirk 5). Kicks and invalidations are repeated sooner than time-slice ends. */
+#define WD_REPEAT_NS      1000000ULL
+#define WD_REPEAT_SOON_NS   50000ULL
 
 /* Stop a run from this thread: at once where safe (quirk 6), else at the next block start. */
 static void stop_run(struct emu_vcpu *v)
@@ -36,9 +39,11 @@ static void stop_run(struct emu_vcpu *v)
 /* When the watchdog must next act on v (UINT64_MAX: not before its deadline changes). */
 static uint64_t wd_due(const struct emu_vcpu *v)
 {
-	uint64_t due = (v->wd_kicked || v->wd_poke) ? 0 : v->wd_deadline;
-	if (v->wd_stopped_at && due < v->wd_stopped_at + WD_REPEAT_NS)
-		due = v->wd_stopped_at + WD_REPEAT_NS;
+	bool soon = v->wd_kicked || v->wd_poke;
+	uint64_t due = soon ? 0 : v->wd_deadline;
+	uint64_t again = v->wd_stopped_at + (soon ? WD_REPEAT_SOON_NS : WD_REPEAT_NS);
+	if (v->wd_stopped_at && due < again)
+		due = again;
 	return due;
 }
 
