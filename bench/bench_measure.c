@@ -1,7 +1,10 @@
 /*
  * Measured populate throughput: RMI_DATA_CREATE (measured) of 256 MiB into a realm, against the
- * limit measured in the same run (plain memcpy + OpenSSL hash of the same bytes, granule by granule).
- * Prints both and the ratio (target <= 1.5) for SHA-256 and SHA-512.
+ * limit measured in the same run: memcpy + OpenSSL hash of the same bytes, granule by granule, with
+ * the digest fetched once and one EVP_MD_CTX reused (no allocation: the fastest way to call the
+ * machine's fastest hash). Prints both, the ratio and the target (<= 1.3) for SHA-256 and SHA-512.
+ * The DATA_CREATE calls alone are compared (RTTs, RTT_INIT_RIPAS and GRANULE_DELEGATE are done
+ * before the clock starts); the whole sequence is printed too, for information.
  */
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -29,6 +32,17 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/*
+ * CPU time of this thread: populate and reference are compared in it, so that other programs
+ * running on the machine do not move the ratio (both are single-threaded and never wait).
+ */
+static double cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void check(uint64_t x0, const char *what)
 {
 	if (x0 != RMI_SUCCESS) {
@@ -37,7 +51,14 @@ static void check(uint64_t x0, const char *what)
 	}
 }
 
-static double populate(struct rmmemu *emu, unsigned hash)
+/* Times of one measured populate: DATA_CREATE calls alone, and everything before them. */
+struct pop_times {
+	double data_create;   /* 65536 x RMI_DATA_CREATE (RMI_MEASURE_CONTENT) */
+	double setup;         /* RTT_CREATEs and RTT_INIT_RIPAS over the range */
+	double delegate;      /* 65536 x GRANULE_DELEGATE of the DATA granules (each scrubbed) */
+};
+
+static void populate(struct rmmemu *emu, unsigned hash, struct pop_times *pt)
 {
 	uint64_t rd = META_BASE, roots = META_BASE + 0x8000, next_rtt = META_BASE + 0x10000;
 	uint8_t params[GRANULE] = { 0 };
@@ -57,7 +78,7 @@ static double populate(struct rmmemu *emu, unsigned hash)
 	rmmemu_ns_write(emu, DRAM_BASE, params, sizeof(params));
 	check(rmmemu_smc6(emu, SMC_RMI_REALM_CREATE, rd, DRAM_BASE, 0, 0, 0, 0, NULL), "realm create");
 
-	double t0 = now();
+	double t0 = cpu_now();
 	for (uint64_t off = 0; off < POP_SIZE; off += 2 * MIB) {
 		uint64_t rtt = next_rtt;
 		next_rtt += GRANULE;
@@ -67,12 +88,17 @@ static double populate(struct rmmemu *emu, unsigned hash)
 	struct rmmemu_smc_result r;
 	for (uint64_t base = IPA_BASE; base < IPA_BASE + POP_SIZE; base = r.x[1])
 		check(rmmemu_smc6(emu, SMC_RMI_RTT_INIT_RIPAS, rd, base, IPA_BASE + POP_SIZE, 0, 0, 0, &r), "init ripas");
-	for (uint64_t off = 0; off < POP_SIZE; off += GRANULE) {
+	double t1 = cpu_now();
+	for (uint64_t off = 0; off < POP_SIZE; off += GRANULE)
 		check(rmmemu_smc6(emu, SMC_RMI_GRANULE_DELEGATE, DST_BASE + off, 0, 0, 0, 0, 0, NULL), "delegate data");
+	double t2 = cpu_now();
+	for (uint64_t off = 0; off < POP_SIZE; off += GRANULE)
 		check(rmmemu_smc6(emu, SMC_RMI_DATA_CREATE, rd, DST_BASE + off, IPA_BASE + off, SRC_BASE + off,
 				  RMI_MEASURE_CONTENT, 0, NULL), "data create");
-	}
-	double t = now() - t0;
+	double t3 = cpu_now();
+	pt->setup = t1 - t0;
+	pt->delegate = t2 - t1;
+	pt->data_create = t3 - t2;
 
 	/* Tear down so the next run starts clean (not timed). */
 	for (uint64_t off = 0; off < POP_SIZE; off += GRANULE) {
@@ -87,7 +113,6 @@ static double populate(struct rmmemu *emu, unsigned hash)
 	check(rmmemu_smc6(emu, SMC_RMI_GRANULE_UNDELEGATE, rd, 0, 0, 0, 0, 0, NULL), "undelegate rd");
 	for (unsigned i = 0; i < 8; i++)
 		check(rmmemu_smc6(emu, SMC_RMI_GRANULE_UNDELEGATE, roots + i * GRANULE, 0, 0, 0, 0, 0, NULL), "undelegate root");
-	return t;
 }
 
 volatile uint8_t bench_sink;
@@ -96,15 +121,19 @@ volatile uint8_t bench_sink;
 static double reference(const uint8_t *src, uint8_t *dst, unsigned hash)
 {
 	EVP_MD *md = EVP_MD_fetch(NULL, hash ? "SHA2-512" : "SHA2-256", NULL);
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	uint8_t digest[64];
-	if (!md)
+	if (!md || !ctx)
 		exit(1);
-	double t0 = now();
+	double t0 = cpu_now();
 	for (uint64_t off = 0; off < POP_SIZE; off += GRANULE) {
 		memcpy(dst + off, src + off, GRANULE);
-		EVP_Digest(dst + off, GRANULE, digest, NULL, md, NULL);
+		if (!EVP_DigestInit_ex2(ctx, md, NULL) || !EVP_DigestUpdate(ctx, dst + off, GRANULE) ||
+		    !EVP_DigestFinal_ex(ctx, digest, NULL))
+			exit(1);
 	}
-	double t = now() - t0;
+	double t = cpu_now() - t0;
+	EVP_MD_CTX_free(ctx);
 	EVP_MD_free(md);
 	bench_sink ^= digest[0]; /* keep the result alive */
 	return t;
@@ -170,22 +199,31 @@ int main(void)
 		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
 		memcpy(src + i * 8, &x, 8);
 	}
-	memset(dst, 0, POP_SIZE);
+	memset(dst, 1, POP_SIZE);   /* fault the pages in now (malloc + a zero memset may become calloc) */
 	for (uint64_t off = 0; off < POP_SIZE; off += 64 * MIB)
 		rmmemu_ns_write(emu, SRC_BASE + off, src + off, 64 * MIB);
 
-	printf("measured populate of %llu MiB (DATA_CREATE with RMI_MEASURE_CONTENT), vs memcpy + hash:\n",
+	printf("measured populate of %llu MiB (DATA_CREATE with RMI_MEASURE_CONTENT) vs memcpy + hash, thread CPU time:\n",
 	       (unsigned long long)(POP_SIZE / MIB));
 	for (unsigned hash = 0; hash < 2; hash++) {
-		double ref = 1e9, pop = 1e9;
-		for (int rep = 0; rep < 2; rep++) {   /* best of 2 each, interleaved */
-			double a = reference(src, dst, hash), b = populate(emu, hash);
+		struct pop_times pt, best_all = { 1e9, 1e9, 1e9 };
+		double ref = 1e9, data = 1e9;
+		for (int rep = 0; rep < 5; rep++) {   /* best of 5 each, interleaved */
+			double a = reference(src, dst, hash);
+			populate(emu, hash, &pt);
 			ref = a < ref ? a : ref;
-			pop = b < pop ? b : pop;
+			data = pt.data_create < data ? pt.data_create : data;
+			if (pt.setup + pt.delegate + pt.data_create <
+			    best_all.setup + best_all.delegate + best_all.data_create)
+				best_all = pt;
 		}
-		printf("  %s: populate %.3f s (%.0f MiB/s), reference %.3f s (%.0f MiB/s), ratio %.2f (target <= 1.5)\n",
-		       hash ? "SHA-512" : "SHA-256", pop, (double)POP_SIZE / MIB / pop, ref,
-		       (double)POP_SIZE / MIB / ref, pop / ref);
+		double all = best_all.setup + best_all.delegate + best_all.data_create;
+		printf("  %s: DATA_CREATE %.3f s (%.0f MiB/s), memcpy + hash %.3f s (%.0f MiB/s), ratio %.2f (target <= 1.3)\n",
+		       hash ? "SHA-512" : "SHA-256", data, (double)POP_SIZE / MIB / data, ref,
+		       (double)POP_SIZE / MIB / ref, data / ref);
+		printf("           whole sequence (RTTs + INIT_RIPAS %.3f s, DELEGATE %.3f s, DATA_CREATE %.3f s): "
+		       "%.3f s, ratio %.2f (information)\n",
+		       best_all.setup, best_all.delegate, best_all.data_create, all, all / ref);
 	}
 	printf("attestation token generation (the instance's first token also derives the platform keys):\n");
 	for (unsigned hash = 0; hash < 2; hash++)
