@@ -69,6 +69,19 @@ static void range_add(struct range *r, double v, bool higher_better)
 	r->n++;
 }
 
+/* The host's load average over the last minute (the machine may be shared), or -1. */
+static double loadavg(void)
+{
+	double l = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &l) != 1)
+			l = -1;
+		fclose(f);
+	}
+	return l;
+}
+
 /* ---- the loop payload (tests/realm/loop.c) ------------------------------------------------- */
 
 static void host_call(struct rh_realm *r, unsigned rec, unsigned imm, const uint64_t *in, uint64_t *out)
@@ -568,7 +581,9 @@ int main(int argc, char **argv)
 	char qemu_path[PATH_MAX] = "";
 	if (qemu)
 		snprintf(qemu_path, sizeof(qemu_path), "%s", qemu);
-	printf("rmmemu vCPU benchmark (issue 9): best of %u rounds per figure, [range over the rounds]\n", rounds);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	printf("rmmemu vCPU benchmark (issue 9): best of %u rounds per figure, [range over the rounds]; "
+	       "host: %ld CPUs, load average %.2f\n", rounds, ncpu, loadavg());
 
 	/* 1, 2, 5: the loop payload, each round in a fresh engine (loop speed is bimodal per engine),
 	 * with the default 20 ms time slice and without one, interleaved. */
@@ -768,7 +783,8 @@ int main(int argc, char **argv)
 				rsi.best <= 0.3, NULL };
 	rows[6] = (struct row){ "5 kick to exit (median of 21)", "us", "<= 50 us", kick.best, -1, -1, kick,
 				kick.n > 0, kick.n && kick.best <= 50.0, "failed" };
-	printf("\nsummary (%s; best of %u rounds, [range]):\n", rmmemu_vcpu_engine(), rounds);
+	printf("\nsummary (%s; best of %u rounds, [range]; load average now %.2f on %ld CPUs):\n",
+	       rmmemu_vcpu_engine(), rounds, loadavg(), ncpu);
 	printf("  %-36s %-30s %-12s %-6s %-15s %s\n", "figure", "rmmemu [range]", "reference", "ratio", "target", "");
 	unsigned not_met = 0;
 	for (unsigned i = 0; i < 7; i++) {
