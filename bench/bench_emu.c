@@ -18,6 +18,7 @@
  *   bench_emu [--iterations N] [--mmio K] [--rsi K] [--hostcalls K] [--rounds R] [--smp-units U]
  *             [--linux-config FILE] [--rmmemu PATH] [--no-qemu] [--no-linux] [--no-smp]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,38 +243,136 @@ static double cpu_seconds(void)
 	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
-/* Wall time of rh_run_parallel (one host thread per REC) of the 2-REC smp payload with `units` of
- * work on each of `cpus` CPUs (cpus 1: CPU 0 does both shares); realm set-up and teardown are not
- * timed. Default 20 ms time slice. Seconds, or < 0 on failure; *cpu: the process's CPU time (all
- * threads) meanwhile. */
-static double smp_run(uint64_t units, unsigned cpus, double *cpu)
+/* Per-thread scheduler figures of the threads a run starts (the REC threads of rh_run_parallel):
+ * a sampler reads /proc/self/task/TID/schedstat (time on a CPU, time waiting for one, in ns) every
+ * 2 ms; threads alive when sampling starts are left out. */
+#define SAMPLE_MAX 32
+static struct {
+	pthread_t thread;
+	volatile bool stop;
+	long skip[SAMPLE_MAX];
+	unsigned nskip;
+	struct { long tid; uint64_t run, wait; } th[SAMPLE_MAX];
+	unsigned n;
+} S;
+
+static void sample_tasks(bool initial)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		long tid = strtol(de->d_name, NULL, 10);
+		if (tid <= 0)
+			continue;
+		if (initial) {
+			if (S.nskip < SAMPLE_MAX)
+				S.skip[S.nskip++] = tid;
+			continue;
+		}
+		bool skip = false;
+		for (unsigned i = 0; i < S.nskip; i++)
+			skip = skip || S.skip[i] == tid;
+		char path[64];
+		unsigned long long run, wait;
+		snprintf(path, sizeof(path), "/proc/self/task/%ld/schedstat", tid);
+		FILE *f = skip ? NULL : fopen(path, "r");
+		if (!f)
+			continue;
+		if (fscanf(f, "%llu %llu", &run, &wait) == 2) {
+			unsigned i = 0;
+			while (i < S.n && S.th[i].tid != tid)
+				i++;
+			if (i == S.n && S.n < SAMPLE_MAX)
+				S.th[S.n++].tid = tid;
+			if (i < S.n) {
+				S.th[i].run = run;
+				S.th[i].wait = wait;
+			}
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+static void *sampler(void *arg)
+{
+	(void)arg;
+	S.skip[S.nskip < SAMPLE_MAX ? S.nskip++ : SAMPLE_MAX - 1] = syscall(SYS_gettid);
+	while (!S.stop) {
+		struct timespec ts = { 0, 2 * 1000 * 1000 };
+		sample_tasks(false);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+static bool sample_start(void)
+{
+	memset(&S, 0, sizeof(S));
+	sample_tasks(true);
+	return pthread_create(&S.thread, NULL, sampler, NULL) == 0;
+}
+
+/* The two threads with the most time on a CPU: run and wait times in seconds. */
+static void sample_stop(double run[2], double wait[2])
+{
+	S.stop = true;
+	pthread_join(S.thread, NULL);
+	run[0] = run[1] = wait[0] = wait[1] = 0;
+	for (unsigned k = 0; k < 2; k++) {
+		unsigned best = SAMPLE_MAX;
+		for (unsigned i = 0; i < S.n; i++)
+			if (S.th[i].tid && (best == SAMPLE_MAX || S.th[i].run > S.th[best].run))
+				best = i;
+		if (best == SAMPLE_MAX)
+			break;
+		run[k] = (double)S.th[best].run / 1e9;
+		wait[k] = (double)S.th[best].wait / 1e9;
+		S.th[best].tid = 0;
+	}
+}
+
+struct smp_res {
+	double wall, cpu;               /* seconds of rh_run_parallel; CPU time of the process meanwhile */
+	double run[2], wait[2];         /* the two REC threads: on a CPU, waiting for one */
+};
+
+/* rh_run_parallel (one host thread per REC) of the 2-REC smp payload with `units` of work on each
+ * of `cpus` CPUs (cpus 1: CPU 0 does both shares); realm set-up and teardown are not timed. Default
+ * 20 ms time slice. False on failure. */
+static bool smp_run(uint64_t units, unsigned cpus, struct smp_res *res)
 {
 	struct rh_env env;
 	struct rh_realm *r = calloc(1, sizeof(*r));
-	double t = -1;
+	bool ok = false;
 	if (!r || !rh_env_init(&env, 64)) {
 		free(r);
-		return -1;
+		return false;
 	}
 	if (rh_realm_setup(&env, r, "smp", 33, 2)) {
 		r->on_host_call = smp_host_call;
 		smp_units = units;
 		smp_cpus = cpus;
+		bool sampling = sample_start();
 		double c0 = cpu_seconds();
 		uint64_t t0 = now_ns();
-		bool ok = rh_run_parallel(r, 1000000);
+		ok = rh_run_parallel(r, 1000000);
 		uint64_t t1 = now_ns();
-		*cpu = cpu_seconds() - c0;
-		if (ok && rh_payload_passed(r))
-			t = (double)(t1 - t0) / 1e9;
-		else
+		res->cpu = cpu_seconds() - c0;
+		res->wall = (double)(t1 - t0) / 1e9;
+		if (sampling)
+			sample_stop(res->run, res->wait);
+		ok = ok && rh_payload_passed(r);
+		if (!ok)
 			fprintf(stderr, "smp realm (units %" PRIu64 ", cpus %u) failed: %s\n%s", units, cpus, r->err,
 				r->uart);
 	}
 	rh_realm_destroy(r);
 	rh_env_fini(&env);
 	free(r);
-	return t;
+	return ok;
 }
 
 /* ---- child processes (QEMU, rmmemu run) ----------------------------------------------------- */
@@ -639,29 +739,31 @@ int main(int argc, char **argv)
 
 	/* 4: two vCPUs against one, same work. */
 	struct range smp1 = { 0 }, smp2 = { 0 }, smp0 = { 0 };
-	double cpu1 = 0, cpu2 = 0;
+	struct smp_res best1 = { 0 }, best2 = { 0 };
 	if (!no_smp) {
 		if (!units)
 			units = 200000;
-		for (unsigned i = 0; i < rounds; i++) {
-			double ca, cb, cc;
-			double a = smp_run(units, 1, &ca), b = smp_run(units, 2, &cb), c = smp_run(0, 2, &cc);
-			if (a < 0 || b < 0 || c < 0)
-				return 1;
-			if (!smp1.n || a < smp1.best)
-				cpu1 = ca;
-			if (!smp2.n || b < smp2.best)
-				cpu2 = cb;
-			range_add(&smp1, a, false);
-			range_add(&smp2, b, false);
-			range_add(&smp0, c, false);
-		}
 		printf("  2-REC realm (smp.c, a thread per REC, 20 ms slice), %" PRIu64 " work units per share, "
-		       "2 shares:\n", units);
+		       "2 shares; per round: wall s (REC threads' time on a host CPU / waiting for one, s)\n", units);
+		for (unsigned i = 0; i < rounds; i++) {
+			struct smp_res a = { 0 }, b = { 0 }, c = { 0 };
+			if (!smp_run(units, 1, &a) || !smp_run(units, 2, &b) || !smp_run(0, 2, &c))
+				return 1;
+			if (!smp1.n || a.wall < smp1.best)
+				best1 = a;
+			if (!smp2.n || b.wall < smp2.best)
+				best2 = b;
+			range_add(&smp1, a.wall, false);
+			range_add(&smp2, b.wall, false);
+			range_add(&smp0, c.wall, false);
+			printf("    round %u: 1 vCPU %.3f (%.2f+%.2f / %.2f+%.2f), 2 vCPUs %.3f (%.2f+%.2f / %.2f+%.2f), "
+			       "units 0 %.3f\n", i + 1, a.wall, a.run[0], a.run[1], a.wait[0], a.wait[1], b.wall, b.run[0],
+			       b.run[1], b.wait[0], b.wait[1], c.wall);
+		}
 		printf("    on 1 vCPU %.3f s [%.3f-%.3f], on 2 vCPUs %.3f s [%.3f-%.3f]; set-up inside the run "
 		       "(units 0) %.3f s [%.3f-%.3f]\n", smp1.best, smp1.best, smp1.worst, smp2.best, smp2.best,
 		       smp2.worst, smp0.best, smp0.best, smp0.worst);
-		printf("    process CPU time in the best runs: %.3f s on 1 vCPU, %.3f s on 2 vCPUs\n", cpu1, cpu2);
+		printf("    process CPU time in the best runs: %.3f s on 1 vCPU, %.3f s on 2 vCPUs\n", best1.cpu, best2.cpu);
 		printf("    ratio 2 vCPUs / 1 vCPU: %.2f (nothing subtracted; target <= 0.6: %s); with the set-up "
 		       "subtracted %.2f\n", smp2.best / smp1.best, met(smp2.best / smp1.best <= 0.6),
 		       (smp2.best - smp0.best) / (smp1.best - smp0.best));
