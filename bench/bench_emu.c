@@ -593,8 +593,7 @@ static double linux_qemu(const char *qemu, const struct linux_cfg *lc, const cha
 
 struct row {
 	const char *name, *unit, *target;
-	double value, ref, ratio;       /* ref < 0: no reference; ratio < 0: none */
-	struct range rg;                /* range of the figure over the rounds */
+	struct range rg, ref;           /* the figure and its reference (ref.n 0: none) over the rounds */
 	bool measured, met;
 	const char *note;               /* why skipped */
 };
@@ -607,26 +606,34 @@ static const char *num(char *buf, size_t len, double v)
 	return buf;
 }
 
+/* "best unit [low-high]" */
+static const char *range_str(char *buf, size_t len, const struct range *r, const char *unit)
+{
+	char a[24], b[24], c[24];
+	double lo = r->best < r->worst ? r->best : r->worst, hi = r->best < r->worst ? r->worst : r->best;
+	snprintf(buf, len, "%s %s [%s-%s]", num(a, sizeof(a), r->best), unit, num(b, sizeof(b), lo),
+		 num(c, sizeof(c), hi));
+	return buf;
+}
+
+#define ROW_FMT "  %-35s %-25s %-25s %-5s %-14s %s\n"
+
 static void row_print(const struct row *r)
 {
-	char v[80], ref[40], ratio[16], a[24], b[24], c[24];
+	char v[80], ref[80], ratio[16];
 	if (!r->measured) {
-		printf("  %-36s %-30s %s\n", r->name, "skipped", r->note ? r->note : "");
+		printf("  %-35s %-25s %s\n", r->name, "skipped", r->note ? r->note : "");
 		return;
 	}
-	double lo = r->rg.best < r->rg.worst ? r->rg.best : r->rg.worst;
-	double hi = r->rg.best < r->rg.worst ? r->rg.worst : r->rg.best;
-	snprintf(v, sizeof(v), "%s %s [%s-%s]", num(a, sizeof(a), r->value), r->unit, num(b, sizeof(b), lo),
-		 num(c, sizeof(c), hi));
-	if (r->ref >= 0)
-		snprintf(ref, sizeof(ref), "%s %s", num(a, sizeof(a), r->ref), r->unit);
-	else
+	range_str(v, sizeof(v), &r->rg, r->unit);
+	if (r->ref.n) {
+		range_str(ref, sizeof(ref), &r->ref, r->unit);
+		snprintf(ratio, sizeof(ratio), "%.2f", r->rg.best / r->ref.best);
+	} else {
 		snprintf(ref, sizeof(ref), "-");
-	if (r->ratio >= 0)
-		snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
-	else
 		snprintf(ratio, sizeof(ratio), "-");
-	printf("  %-36s %-30s %-12s %-6s %-15s %s\n", r->name, v, ref, ratio, r->target, r->met ? "met" : "NOT met");
+	}
+	printf(ROW_FMT, r->name, v, ref, ratio, r->target, r->met ? "met" : "NOT met");
 }
 
 static const char *met(bool ok)
@@ -778,8 +785,9 @@ int main(int argc, char **argv)
 	} else {
 		double st1 = 0, st2 = 0;
 		unsigned procs = 2 * rounds + 1;
-		have_qemu = qemu_loop(qemu_path, 0, 1000000, B.n, procs, &qloop, &st1) &&
-			    qemu_loop(qemu_path, 1, 100000, B.n / 10, procs, &qstore, &st2);
+		uint64_t n1 = B.n / 100 < 1000000 ? B.n / 100 : 1000000;   /* start-up run */
+		have_qemu = qemu_loop(qemu_path, 0, n1, B.n, procs, &qloop, &st1) &&
+			    qemu_loop(qemu_path, 1, n1 / 10, B.n / 10, procs, &qstore, &st2);
 		if (!have_qemu) {
 			printf("  qemu-system-aarch64: run failed; ratios skipped\n");
 		} else {
@@ -867,27 +875,22 @@ int main(int argc, char **argv)
 	/* The summary. */
 	struct row rows[7];
 	memset(rows, 0, sizeof(rows));
-	rows[0] = (struct row){ "1 guest loop, 20 ms slice", "M/s", ">= 0.9x QEMU", loop20.best,
-				have_qemu ? qloop.best : -1, have_qemu ? loop20.best / qloop.best : -1, loop20,
+	struct range none = { 0 };
+	rows[0] = (struct row){ "1 guest loop, 20 ms slice", "M/s", ">= 0.9x QEMU", loop20, have_qemu ? qloop : none,
 				have_qemu, have_qemu && loop20.best / qloop.best >= 0.9, "no QEMU" };
-	rows[1] = (struct row){ "2 loop with one store", "M/s", ">= 0.6x QEMU", store.best,
-				have_qemu ? qstore.best : -1, have_qemu ? store.best / qstore.best : -1, store,
+	rows[1] = (struct row){ "2 loop with one store", "M/s", ">= 0.6x QEMU", store, have_qemu ? qstore : none,
 				have_qemu, have_qemu && store.best / qstore.best >= 0.6, "no QEMU" };
-	rows[2] = (struct row){ "3 Linux boot to root-fs panic", "s", "<= 1.3x QEMU", lx_rmm.best,
-				lx_qemu.n ? lx_qemu.best : -1, lx_qemu.n ? lx_rmm.best / lx_qemu.best : -1, lx_rmm,
-				!lx_skip, !lx_skip && lx_rmm.best / lx_qemu.best <= 1.3, lx_skip };
-	rows[3] = (struct row){ "4 same work, 2 vCPUs (ref: 1 vCPU)", "s", "<= 0.6x 1 vCPU", smp2.best,
-				smp1.n ? smp1.best : -1, smp1.n ? smp2.best / smp1.best : -1, smp2, !no_smp,
+	rows[2] = (struct row){ "3 Linux boot to root-fs panic", "s", "<= 1.3x QEMU", lx_rmm, lx_qemu, !lx_skip,
+				!lx_skip && lx_rmm.best / lx_qemu.best <= 1.3, lx_skip };
+	rows[3] = (struct row){ "4 same work, 2 vCPUs (ref: 1 vCPU)", "s", "<= 0.6x 1 vCPU", smp2, smp1, !no_smp,
 				smp1.n && smp2.best / smp1.best <= 0.6, "not requested" };
-	rows[4] = (struct row){ "5 MMIO exit round trip", "us", "<= 3 us", mmio.best, -1, -1, mmio, true,
-				mmio.best <= 3.0, NULL };
-	rows[5] = (struct row){ "5 RSI call without exit", "us", "<= 0.3 us", rsi.best, -1, -1, rsi, true,
-				rsi.best <= 0.3, NULL };
-	rows[6] = (struct row){ "5 kick to exit (median of 21)", "us", "<= 50 us", kick.best, -1, -1, kick,
-				kick.n > 0, kick.n && kick.best <= 50.0, "failed" };
+	rows[4] = (struct row){ "5 MMIO exit round trip", "us", "<= 3 us", mmio, none, true, mmio.best <= 3.0, NULL };
+	rows[5] = (struct row){ "5 RSI call without exit", "us", "<= 0.3 us", rsi, none, true, rsi.best <= 0.3, NULL };
+	rows[6] = (struct row){ "5 kick to exit (median of 21)", "us", "<= 50 us", kick, none, kick.n > 0,
+				kick.n && kick.best <= 50.0, "failed" };
 	printf("\nsummary (%s; best of %u rounds, [range]; load average now %.2f on %ld CPUs):\n",
 	       rmmemu_vcpu_engine(), rounds, loadavg(), ncpu);
-	printf("  %-36s %-30s %-12s %-6s %-15s %s\n", "figure", "rmmemu [range]", "reference", "ratio", "target", "");
+	printf(ROW_FMT, "figure", "rmmemu [range]", "reference [range]", "ratio", "target", "");
 	unsigned not_met = 0;
 	for (unsigned i = 0; i < 7; i++) {
 		row_print(&rows[i]);
