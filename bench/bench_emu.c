@@ -816,8 +816,8 @@ int main(int argc, char **argv)
 		if (s)
 			*s = 0;
 	}
-	if (!rmmemu[0])
-		snprintf(rmmemu, sizeof(rmmemu), "%s/rmmemu", exe_dir);
+	if (!rmmemu[0] && snprintf(rmmemu, sizeof(rmmemu), "%s/rmmemu", exe_dir) >= (int)sizeof(rmmemu))
+		snprintf(rmmemu, sizeof(rmmemu), "rmmemu");
 	if (!config[0]) {
 		char src[PATH_MAX];
 		if (!source_dir(exe_dir, src, sizeof(src)) ||
