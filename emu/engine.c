@@ -351,11 +351,10 @@ static void calibrate_stop(struct emu_calib *c)
 	uc_engine *uc;
 	uc_hook h;
 
-	if (uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc) != UC_ERR_OK) {
+	if (emu_engine_open(&uc) != UC_ERR_OK) {
 		snprintf(c->stop_note, sizeof(c->stop_note), "uc_open failed");
 		return;
 	}
-	uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A72);
 	if (uc_mem_map(uc, CAL_CODE, 0x2000, UC_PROT_ALL) != UC_ERR_OK ||
 	    uc_mem_write(uc, CAL_CODE, code, sizeof(code)) != UC_ERR_OK) {
 		snprintf(c->stop_note, sizeof(c->stop_note), "engine set-up failed");
@@ -383,8 +382,76 @@ static void calibrate_stop(struct emu_calib *c)
 	uc_close(uc);
 }
 
+/* ---- calibration: 4 KiB target pages ---- */
+
+/*
+ * Unicorn 2.1.1 builds its AArch64 engine with QEMU's smallest variable page size, 1 KiB, so every
+ * 4 KiB mapping of the realm is a large page to QEMU's TLB and a TLBI of one address flushes the
+ * whole TLB (quirk 19: a Linux boot refilled its TLB ten times as often as QEMU's). Later releases
+ * let uc_ctl_set_page_size() choose 4 KiB on AArch64; 2.1.1 refuses it there, though the field it
+ * sets, uc_struct.target_bits, is honoured when the engine initialises. That field is the int
+ * declared just before cpu_model, which the public uc_ctl_set_cpu_model() writes: it is found by
+ * setting two models on a fresh engine and looking for the int that follows both, then checked by
+ * behaviour (uc_ctl_get_page_size() must say 4096 once the engine has initialised).
+ */
+#define PAGE_BITS_4K 12
+
+static void find_page_bits(struct emu_calib *c)
+{
+	uc_engine *uc;
+	if (uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc) != UC_ERR_OK) {
+		snprintf(c->page_note, sizeof(c->page_note), "uc_open failed");
+		return;
+	}
+	size_t n = malloc_usable_size(uc), found = 0;
+	unsigned matches = 0;
+	uint8_t *before = malloc(n);
+	if (before && uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A53) == UC_ERR_OK) {
+		memcpy(before, uc, n);
+		uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A72);
+		const uint8_t *now = (const uint8_t *)uc;
+		for (size_t i = 4; i + 4 <= n; i += 4) {
+			int32_t m0, m1, b0, b1;
+			memcpy(&m0, before + i, 4);
+			memcpy(&m1, now + i, 4);
+			memcpy(&b0, before + i - 4, 4);
+			memcpy(&b1, now + i - 4, 4);
+			if (m0 == UC_CPU_ARM64_A53 && m1 == UC_CPU_ARM64_A72 && b0 == 0 && b1 == 0) {
+				found = i - 4;
+				matches++;
+			}
+		}
+	}
+	free(before);
+	uint32_t page = 0;
+	if (matches == 1) {
+		int32_t bits = PAGE_BITS_4K;
+		memcpy((uint8_t *)uc + found, &bits, sizeof(bits));
+		uc_ctl_get_page_size(uc, &page);
+	}
+	uc_close(uc);
+	if (matches == 1 && page == 1U << PAGE_BITS_4K)
+		c->page_bits_off = found;
+	else
+		snprintf(c->page_note, sizeof(c->page_note), "page size field %s (page size %u)",
+			 matches == 1 ? "did not take effect" : "not found", page);
+}
+
 static struct emu_calib calib;
 static pthread_once_t calib_once = PTHREAD_ONCE_INIT;
+
+uc_err emu_engine_open(uc_engine **uc)
+{
+	uc_err e = uc_open(UC_ARCH_ARM64, UC_MODE_ARM, uc);
+	if (e != UC_ERR_OK)
+		return e;
+	uc_ctl_set_cpu_model(*uc, UC_CPU_ARM64_A72);
+	if (calib.page_bits_off) {
+		int32_t bits = PAGE_BITS_4K;
+		memcpy((uint8_t *)*uc + calib.page_bits_off, &bits, sizeof(bits));
+	}
+	return UC_ERR_OK;
+}
 
 static void calibrate_once(void)
 {
@@ -393,11 +460,13 @@ static void calibrate_once(void)
 	uc_hook h;
 	struct cal_state s = { .c = c };
 
-	if (uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &uc) != UC_ERR_OK) {
+	find_page_bits(c);
+	if (!c->page_bits_off)
+		emu_log("1 KiB engine pages (slower TLB): %s", c->page_note);
+	if (emu_engine_open(&uc) != UC_ERR_OK) {
 		snprintf(c->err, sizeof(c->err), "uc_open failed");
 		return;
 	}
-	uc_ctl_set_cpu_model(uc, UC_CPU_ARM64_A72);
 	uint32_t code[2] = { CAL_SVC, CAL_LDR };
 	if (uc_mem_map(uc, CAL_CODE, 0x1000, UC_PROT_ALL) != UC_ERR_OK ||
 	    uc_mmio_map(uc, CAL_VA & ~0xFFFULL, 0x1000, NULL, NULL, NULL, NULL) != UC_ERR_OK ||
@@ -514,11 +583,10 @@ struct emu_machine *emu_machine_create(struct emu_backend *be, struct rmm *rmm, 
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	m->ipa_bits = rd->s2.ipa_bits;
-	if (uc_open(UC_ARCH_ARM64, UC_MODE_ARM, &m->uc) != UC_ERR_OK) {
+	if (emu_engine_open(&m->uc) != UC_ERR_OK) {
 		free(m);
 		return NULL;
 	}
-	uc_ctl_set_cpu_model(m->uc, UC_CPU_ARM64_A72);
 	if (!map_memory(m, rmm) || uc_ctl_exits_enable(m->uc) != UC_ERR_OK) {
 		emu_log("cannot set up the Unicorn engine of a realm");
 		emu_machine_free(m);

@@ -191,8 +191,14 @@ struct emu_calib {
 	 * preempted from a per-block hook). See docs/vcpu.md, quirk 6. */
 	size_t no_exit_off;
 	char stop_note[160];             /* why no_exit_off is 0 */
+	/* Offset of Unicorn's target_bits (the engine's page size, chosen before it initialises), 0
+	 * if not found: the engine then uses 1 KiB pages (slower TLB; docs/vcpu.md, quirk 19). */
+	size_t page_bits_off;
+	char page_note[160];             /* why page_bits_off is 0 */
 };
 const struct emu_calib *emu_calibrate(void);
+/* uc_open of an AArch64 engine as every engine of rmmemu is: Cortex-A72, 4 KiB pages. */
+uc_err emu_engine_open(uc_engine **uc);
 
 /* Physical address width of Unicorn's Cortex-A72 model (ID_AA64MMFR0_EL1.PARange = 44 bits): the
  * widest IPA its stage 2 translates, and the end of the DRAM it can reach (quirk 14). */

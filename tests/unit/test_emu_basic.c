@@ -111,6 +111,10 @@ static void test_preempt(void)
 	} else {
 		CU_ASSERT_EQUAL(cal->no_exit_off, 0);
 	}
+	/* And its engines use 4 KiB pages (quirk 19). */
+	CU_ASSERT(cal->page_bits_off != 0);
+	if (!cal->page_bits_off)
+		fprintf(stderr, "page size field not found: %s\n", cal->page_note);
 	struct rh_realm r;
 	char want[64];
 	rmmemu_vcpu_set_timeslice(rh_suite.emu, 20);
