@@ -58,8 +58,8 @@ static void *wd_thread(void *arg)
 			struct emu_vcpu *v = wd->armed[i];
 			uint64_t due = wd_due(v);
 			if (now >= due) {
-				/* A hook that writes PC at the same moment cancels the stop (quirk 5):
-				 * it is repeated while the run lasts. */
+				/* Repeated while the run lasts: a stop sent just before the engine
+				 * enters uc_emu_start is lost (quirk 5). */
 				stop_run(v);
 				v->wd_stopped_at = now;
 				due = wd_due(v);
@@ -143,11 +143,10 @@ void emu_wd_arm(struct emu_backend *be, struct emu_vcpu *v, uint64_t deadline_ns
 	}
 	v->wd_deadline = deadline_ns;
 	v->wd_stopped_at = 0;
-	if (wd->kick_next || v->wd_kick_next) {
+	if (wd->kick_next) {
 		/* Kicked between the host's last look at its work and this entry. */
 		v->wd_kicked = true;
 		wd->kick_next = false;
-		v->wd_kick_next = false;
 	}
 	wd_changed(wd, v);
 	pthread_mutex_unlock(&wd->mu);
@@ -195,28 +194,20 @@ void emu_wd_poke(struct emu_backend *be, struct emu_vcpu *v)
 	pthread_mutex_unlock(&wd->mu);
 }
 
-/* A kick: the run in progress stops at once, by the kicking thread itself and by the watchdog
- * (repeated until the run ends); with none in progress the next run is armed to stop at once. */
-static void wd_kick_one(struct emu_watchdog *wd, struct emu_vcpu *v)
-{
-	if (!v->wd_armed) {
-		v->wd_kick_next = true;
-		return;
-	}
-	v->wd_kicked = true;
-	stop_run(v);
-	v->wd_stopped_at = emu_now_ns();
-	wd_changed(wd, v);
-}
-
-/* rmmemu_vcpu_kick: every run in progress, or the next one. */
+/* rmmemu_vcpu_kick: every run in progress stops at once, by the kicking thread itself and by the
+ * watchdog (repeated until the run ends); with none in progress the next run stops at once. */
 static void wd_kick_all(struct emu_watchdog *wd)
 {
 	pthread_mutex_lock(&wd->mu);
 	if (!wd->narmed)
 		wd->kick_next = true;
-	for (unsigned i = 0; i < wd->narmed; i++)
-		wd_kick_one(wd, wd->armed[i]);
+	for (unsigned i = 0; i < wd->narmed; i++) {
+		struct emu_vcpu *v = wd->armed[i];
+		v->wd_kicked = true;
+		stop_run(v);
+		v->wd_stopped_at = emu_now_ns();
+		wd_changed(wd, v);
+	}
 	pthread_mutex_unlock(&wd->mu);
 }
 
@@ -240,12 +231,18 @@ static void sync_done(struct emu_machine *m)
 	pthread_cond_broadcast(&m->cv);
 }
 
-void emu_machine_sync(struct emu_machine *m, struct emu_vcpu *v)
+/* A pending TLB flush (caller holds m->mu; also from inside a hook). */
+static void apply_tlb(struct emu_machine *m, struct emu_vcpu *v)
 {
 	if (m->tlb_dirty) {
 		emu_tlb_flush(v);
 		m->tlb_dirty = false;
 	}
+}
+
+void emu_machine_sync(struct emu_machine *m, struct emu_vcpu *v)
+{
+	apply_tlb(m, v);
 	emu_drop_stale_code(m);
 	sync_done(m);
 }
@@ -274,10 +271,7 @@ static void hook_enter(struct emu_machine *m)
 static bool hook_apply(struct emu_machine *m, struct emu_vcpu *v)
 {
 	pthread_mutex_lock(&m->mu);
-	if (m->tlb_dirty) {
-		emu_tlb_flush(v);
-		m->tlb_dirty = false;
-	}
+	apply_tlb(m, v);
 	bool code = m->nstale || m->all_code_stale;
 	if (!code)
 		sync_done(m);

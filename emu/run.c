@@ -81,17 +81,24 @@ static bool fsc_is_sea(uint64_t esr)
 	return fsc == FSC_SEA || (fsc >= FSC_SEA_TTW_FIRST && fsc <= FSC_SEA_TTW_LAST);
 }
 
-/* Read the instruction at a realm VA (stage 1 + 2 via AT S12E1R; PAR_EL1 preserved). */
-static bool read_insn(struct emu_vcpu *v, uint64_t va, uint32_t *insn)
+/* The PA a realm VA reads through stage 1 and 2 (AT S12E1R; PAR_EL1 preserved); false if none. */
+static bool va_to_pa(struct emu_vcpu *v, uint64_t va, uint64_t *pa)
 {
 	uc_engine *uc = v->uc;
 	uint64_t par_saved = emu_cp_read(uc, 3, 0, 7, 4, 0);
 	emu_cp_write(uc, 1, 4, 7, 8, 4, va); /* AT S12E1R */
 	uint64_t par = emu_cp_read(uc, 3, 0, 7, 4, 0);
 	emu_cp_write(uc, 3, 0, 7, 4, 0, par_saved);
-	if (par & 1)
+	*pa = (par & 0xFFFFFFFFF000ULL) | (va & 0xFFFULL);
+	return !(par & 1);
+}
+
+/* Read the instruction at a realm VA. */
+static bool read_insn(struct emu_vcpu *v, uint64_t va, uint32_t *insn)
+{
+	uint64_t pa;
+	if (!va_to_pa(v, va, &pa))
 		return false;
-	uint64_t pa = (par & 0xFFFFFFFFF000ULL) | (va & 0xFFFULL);
 	for (unsigned i = 0; i < v->rmm->ndram; i++) {
 		const struct dram_region *r = &v->rmm->dram[i];
 		if (pa >= r->base && pa + 4 <= r->base + r->size) {
@@ -405,13 +412,8 @@ static uint32_t hook_ic(uc_engine *uc, uc_arm64_reg reg, const uc_arm64_cp_reg *
 	if (cp->op0 != 1)
 		return 0;
 	if (is_sys(cp, IC_IVAU)) {
-		uint64_t par_saved = emu_cp_read(v->uc, 3, 0, 7, 4, 0);
-		emu_cp_write(v->uc, 1, 4, 7, 8, 4, cp->val); /* AT S12E1R */
-		uint64_t par = emu_cp_read(v->uc, 3, 0, 7, 4, 0);
-		emu_cp_write(v->uc, 3, 0, 7, 4, 0, par_saved);
-		if (par & 1)
+		if (!va_to_pa(v, cp->val, &pa))
 			return 0;        /* not mapped for reading: nothing this realm can run there */
-		pa = par & 0xFFFFFFFFF000ULL;
 	} else if (is_sys(cp, IC_IALLU) || is_sys(cp, IC_IALLUIS)) {
 		pa = UINT64_MAX;
 	} else {

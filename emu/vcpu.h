@@ -121,7 +121,6 @@ struct emu_vcpu {
 	uint64_t wd_stopped_at;          /* last stop the watchdog issued (repeated every 1 ms) */
 	bool wd_poke;                    /* stop soon: invalidations are pending */
 	bool wd_kicked;                  /* stop now: the host kicked this run */
-	bool wd_kick_next;               /* kicked while not running: the next run stops at once */
 	/* An ICC_* access the MRS/MSR hook emulated. QEMU does not know these registers and a hook
 	 * cannot skip an unknown one (docs/vcpu.md), so the hook lets QEMU raise UNDEF on it and the
 	 * INTR hook completes the instruction there: PC + 4, or the REC exit it causes. */
