@@ -279,8 +279,8 @@ static void cal_intr(uc_engine *uc, uint32_t intno, void *user)
  * registers and memory keep what the block had done (quirk 6). Its engine has a flag that turns
  * these checks off (its AArch32 translator sets it inside IT blocks); with the flag set, a stop
  * takes effect at the start of the next block only, so another thread may stop a run at any time.
- * The flag is not in the API (docs/vcpu.md argues this one use of an engine-private field with
- * the measured cost of the public alternative, a block hook): it is found in struct uc_struct by
+ * The flag is not in the API (docs/vcpu.md, "The engine-private state", argues its use with the
+ * measured cost of the public alternative, a block hook): it is found in struct uc_struct by
  * the fields declared around it in 2.1.1 (target_page_size, target_page_align,
  * qemu_host_page_size, qemu_real_host_page_size, qemu_icache_linesize, context_content,
  * cpu_context_size, next_pc, hook_insert, first_tb, no_exit_request, init_done), then checked by
