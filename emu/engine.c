@@ -392,7 +392,8 @@ static void calibrate_stop(struct emu_calib *c)
  * sets, uc_struct.target_bits, is honoured when the engine initialises. That field is the int
  * declared just before cpu_model, which the public uc_ctl_set_cpu_model() writes: it is found by
  * setting two models on a fresh engine and looking for the int that follows both, then checked by
- * behaviour (uc_ctl_get_page_size() must say 4096 once the engine has initialised).
+ * behaviour: the engine must refuse to map 2 KiB and accept 4 KiB. (uc_ctl_get_page_size() would
+ * say it too, but 2.1.1's UC_CTL_READ macro shifts a signed int into its sign bit: UBSan stops.)
  */
 #define PAGE_BITS_4K 12
 
@@ -423,18 +424,19 @@ static void find_page_bits(struct emu_calib *c)
 		}
 	}
 	free(before);
-	uint32_t page = 0;
+	bool ok = false;
 	if (matches == 1) {
 		int32_t bits = PAGE_BITS_4K;
 		memcpy((uint8_t *)uc + found, &bits, sizeof(bits));
-		uc_ctl_get_page_size(uc, &page);
+		ok = uc_mem_map(uc, CAL_CODE, 0x800, UC_PROT_ALL) != UC_ERR_OK &&
+		     uc_mem_map(uc, CAL_CODE, 0x1000, UC_PROT_ALL) == UC_ERR_OK;
 	}
 	uc_close(uc);
-	if (matches == 1 && page == 1U << PAGE_BITS_4K)
+	if (ok)
 		c->page_bits_off = found;
 	else
-		snprintf(c->page_note, sizeof(c->page_note), "page size field %s (page size %u)",
-			 matches == 1 ? "did not take effect" : "not found", page);
+		snprintf(c->page_note, sizeof(c->page_note), "page size field %s",
+			 matches == 1 ? "did not take effect" : "not found");
 }
 
 static struct emu_calib calib;
