@@ -137,6 +137,22 @@ static int exec(struct scen *s, const yaml_node_t *n, const char *line)
 	return console_exec_line(s->con, line, where);
 }
 
+/*
+ * Append to a console line being built: -1 (line untouched past *pos) if it would not fit, so a
+ * long call: or expect: is refused instead of truncated (or written past the buffer).
+ */
+static int __attribute__((format(printf, 4, 5))) append(char *line, size_t cap, size_t *pos, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line + *pos, cap - *pos, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= cap - *pos)
+		return -1;
+	*pos += (size_t)n;
+	return 0;
+}
+
 /* One step: {call, args, expect, results} or {console}. */
 static void run_step(struct scen *s, yaml_node_t *step, unsigned idx)
 {
@@ -182,16 +198,20 @@ static void run_step(struct scen *s, yaml_node_t *step, unsigned idx)
 			s->failed++;
 		return;
 	}
-	size_t pos = (size_t)snprintf(line, sizeof(line), "%s", call);
+	size_t pos = 0;
+	if (append(line, sizeof(line), &pos, "%s", call)) {
+		serr(s, step, "step %u: the call line does not fit in %d characters", idx, MAX_LINE - 1);
+		s->failed++;
+		return;
+	}
 	for (yaml_node_item_t *it = args ? args->data.sequence.items.start : NULL; args && it < args->data.sequence.items.top; it++) {
 		char val[128];
 		if (to_value(s, node(s, *it), val, sizeof(val))) {
 			s->failed++;
 			return;
 		}
-		pos += (size_t)snprintf(line + pos, sizeof(line) - pos, " %s", val);
-		if (pos >= sizeof(line)) {
-			serr(s, step, "step %u: line too long", idx);
+		if (append(line, sizeof(line), &pos, " %s", val)) {
+			serr(s, step, "step %u: the call line does not fit in %d characters", idx, MAX_LINE - 1);
 			s->failed++;
 			return;
 		}
@@ -202,7 +222,12 @@ static void run_step(struct scen *s, yaml_node_t *step, unsigned idx)
 	}
 	bool ok = true;
 	if (expect) {
-		snprintf(line, sizeof(line), "expect %s", expect);
+		pos = 0;
+		if (append(line, sizeof(line), &pos, "expect %s", expect)) {
+			serr(s, step, "step %u: the expect line does not fit in %d characters", idx, MAX_LINE - 1);
+			s->failed++;
+			return;
+		}
 		ok = exec(s, step, line) == 0;
 	}
 	for (yaml_node_pair_t *p = results ? results->data.mapping.pairs.start : NULL; ok && results && p < results->data.mapping.pairs.top; p++) {
