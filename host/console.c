@@ -441,11 +441,12 @@ static int cmd_exit(struct console *c, int n, char **t)
 	int rc = rmmemu_ns_read(c->emu, pa + RMI_REC_EXIT_BASE, img, sizeof(img));
 	if (rc)
 		return error(c, "read at 0x%llx: %s", (unsigned long long)pa, mem_err(rc));
+	/* Offsets into img are RecRun offsets minus RMI_REC_EXIT_BASE: indices, computed first. */
 	uint64_t f[8];
-	memcpy(&f[0], img + 0, 8);
-	memcpy(&f[1], img + RMI_REC_EXIT_ESR - RMI_REC_EXIT_BASE, 24);
-	memcpy(&f[4], img + RMI_REC_EXIT_CNTV_CTL - RMI_REC_EXIT_BASE, 16);
-	memcpy(&f[6], img + RMI_REC_EXIT_RIPAS_BASE - RMI_REC_EXIT_BASE, 16);
+	memcpy(&f[0], &img[RMI_REC_EXIT_REASON - RMI_REC_EXIT_BASE], 8);
+	memcpy(&f[1], &img[RMI_REC_EXIT_ESR - RMI_REC_EXIT_BASE], 24);        /* ESR, FAR, HPFAR */
+	memcpy(&f[4], &img[RMI_REC_EXIT_CNTV_CTL - RMI_REC_EXIT_BASE], 16);   /* CNTV_CTL, CNTV_CVAL */
+	memcpy(&f[6], &img[RMI_REC_EXIT_RIPAS_BASE - RMI_REC_EXIT_BASE], 16); /* RIPAS base, top */
 	fprintf(c->out, "  exit_reason=%llu (%s) esr=0x%llx far=0x%llx hpfar=0x%llx cntv_ctl=0x%llx "
 		"cntv_cval=0x%llx ripas=[0x%llx, 0x%llx)\n",
 		(unsigned long long)f[0], rmmemu_exit_reason_name((unsigned)f[0]), (unsigned long long)f[1],
