@@ -40,10 +40,11 @@ static const char *const help_text =
 	"realm_params PA key=value...        write an RmiRealmParams granule (zeroed first): flags lpa2 sve pmu s2sz\n"
 	"                                    sve_vl num_bps num_wps pmu_num_ctrs hash=sha256|sha512|N rpv=TEXT vmid\n"
 	"                                    rtt_base rtt_level_start rtt_num_start\n"
-	"rec_params PA key=value...          write an RmiRecParams granule: runnable=0|1 flags mpidr pc x0..x7\n"
+	"rec_params PA key=value...          write an RmiRecParams granule: runnable flags mpidr pc x0..x7\n"
 	"                                    num_aux aux=ADDR (num_aux consecutive granules) or aux=A,B,C\n"
 	"rec_run PA key=value...             write RmiRecEnter: flags emul_mmio inject_sea trap_wfi trap_wfe\n"
 	"                                    ripas_reject x0..x30 gicv3_hcr lr0..lr15\n"
+	"                                    (a flag is NAME or NAME=1 to set it, NAME=0 to clear it)\n"
 	"exit PA                             decode the RmiRecExit of a RecRun granule\n"
 	"write64|write8 PA VALUE, read64 PA, fill PA LEN BYTE, dump PA LEN   normal-world memory\n"
 	"delegate|undelegate PA [COUNT]      GRANULE_(UN)DELEGATE of COUNT consecutive granules\n"
@@ -51,7 +52,8 @@ static const char *const help_text =
 	"granule PA                          state, PAS and refcount of a granule\n"
 	"census                              number of granules in each state\n"
 	"invariants                          check the RMM's global invariants\n"
-	"expect STATUS                       last result, e.g. SUCCESS, ERROR_INPUT, ERROR_RTT(2), NOT_SUPPORTED\n"
+	"expect STATUS                       last result, e.g. SUCCESS, ERROR_INPUT, ERROR_REALM(1), NOT_SUPPORTED\n"
+	"                                    (no index means index 0; ERROR_RTT alone matches any level)\n"
 	"expect_x N VALUE                    last result register XN equals VALUE\n"
 	"trace on|off                        show granule and realm state changes\n"
 	"inject CALL STATUS [COUNT] [SKIP]   make the next COUNT calls of CALL (after SKIP) fail with STATUS\n"
@@ -256,6 +258,40 @@ static int kv(struct console *c, const char *tok, const char *key, uint64_t *v)
 	return parse_value(c, tok + k + 1, v) ? -1 : 1;
 }
 
+/*
+ * A flag: "name" or "name=1" sets it, "name=0" clears it. Returns 1 if tok is that flag (its value in
+ * *on), 0 if not, -1 on a value other than 0 or 1.
+ */
+static int flag(struct console *c, const char *tok, const char *name, bool *on)
+{
+	size_t k = strlen(name);
+	uint64_t v = 1;
+	if (strncmp(tok, name, k) || (tok[k] != '\0' && tok[k] != '='))
+		return 0;
+	if (tok[k] == '=' && (parse_value(c, tok + k + 1, &v) || v > 1)) {
+		error(c, "%s: 0 or 1", name);
+		return -1;
+	}
+	*on = v != 0;
+	return 1;
+}
+
+/* The flags of the bits named on a line, whatever the order: (flags=N | set) & ~cleared. */
+struct flag_bits {
+	uint64_t set, cleared;
+};
+
+static int flag_bit(struct console *c, const char *tok, const char *name, uint64_t bit, struct flag_bits *fb)
+{
+	bool on;
+	int m = flag(c, tok, name, &on);
+	if (m == 1) {
+		fb->set = on ? fb->set | bit : fb->set & ~bit;
+		fb->cleared = on ? fb->cleared & ~bit : fb->cleared | bit;
+	}
+	return m;
+}
+
 static void put64(uint8_t *img, unsigned off, uint64_t v)
 {
 	memcpy(img + off, &v, 8);
@@ -268,6 +304,7 @@ static int cmd_realm_params(struct console *c, int n, char **t)
 	if (n < 2 || parse_value(c, t[1], &pa))
 		return n < 2 ? error(c, "usage: realm_params PA key=value...") : -1;
 	uint64_t flags = 0;
+	struct flag_bits fb = { 0, 0 };
 	for (int i = 2; i < n; i++) {
 		static const struct { const char *key; unsigned off, size; } f[] = {
 			{ "flags", RMI_REALM_PARAMS_FLAGS, 8 }, { "s2sz", RMI_REALM_PARAMS_S2SZ, 1 },
@@ -294,9 +331,12 @@ static int cmd_realm_params(struct console *c, int n, char **t)
 		}
 		if (matched)
 			continue;
-		if (!strcmp(t[i], "lpa2") || !strcmp(t[i], "sve") || !strcmp(t[i], "pmu")) {
-			flags |= !strcmp(t[i], "lpa2") ? RMI_REALM_FLAGS_LPA2
-				 : !strcmp(t[i], "sve") ? RMI_REALM_FLAGS_SVE : RMI_REALM_FLAGS_PMU;
+		int m;
+		if ((m = flag_bit(c, t[i], "lpa2", RMI_REALM_FLAGS_LPA2, &fb)) ||
+		    (m = flag_bit(c, t[i], "sve", RMI_REALM_FLAGS_SVE, &fb)) ||
+		    (m = flag_bit(c, t[i], "pmu", RMI_REALM_FLAGS_PMU, &fb))) {
+			if (m < 0)
+				return -1;
 		} else if (!strncmp(t[i], "hash=", 5)) {
 			const char *h = t[i] + 5;
 			if (!strcasecmp(h, "sha256"))
@@ -316,7 +356,7 @@ static int cmd_realm_params(struct console *c, int n, char **t)
 			return error(c, "realm_params: unknown key '%s'", t[i]);
 		}
 	}
-	put64(img, RMI_REALM_PARAMS_FLAGS, flags);
+	put64(img, RMI_REALM_PARAMS_FLAGS, (flags | fb.set) & ~fb.cleared);
 	return write_mem(c, pa, img, sizeof(img));
 }
 
@@ -326,14 +366,14 @@ static int cmd_rec_params(struct console *c, int n, char **t)
 	uint64_t pa, v, flags = 0, num_aux = 0, aux[RMI_MAX_REC_AUX_GRANULES] = { 0 };
 	unsigned aux_listed = 0;
 	bool aux_range = false;
+	struct flag_bits fb = { 0, 0 };
 	if (n < 2 || parse_value(c, t[1], &pa))
 		return n < 2 ? error(c, "usage: rec_params PA key=value...") : -1;
 	for (int i = 2; i < n; i++) {
 		int m;
-		if ((m = kv(c, t[i], "runnable", &v))) {
+		if ((m = flag_bit(c, t[i], "runnable", RMI_REC_PARAMS_FLAG_RUNNABLE, &fb))) {
 			if (m < 0)
 				return -1;
-			flags = v ? flags | RMI_REC_PARAMS_FLAG_RUNNABLE : flags & ~RMI_REC_PARAMS_FLAG_RUNNABLE;
 		} else if ((m = kv(c, t[i], "flags", &v))) {
 			if (m < 0)
 				return -1;
@@ -378,7 +418,7 @@ static int cmd_rec_params(struct console *c, int n, char **t)
 	}
 	if (!num_aux)
 		num_aux = aux_listed;
-	put64(img, RMI_REC_PARAMS_FLAGS, flags);
+	put64(img, RMI_REC_PARAMS_FLAGS, (flags | fb.set) & ~fb.cleared);
 	put64(img, RMI_REC_PARAMS_NUM_AUX, num_aux);
 	for (unsigned k = 0; k < aux_listed; k++)
 		put64(img, RMI_REC_PARAMS_AUX + 8 * k, aux[k]);
@@ -389,6 +429,7 @@ static int cmd_rec_run(struct console *c, int n, char **t)
 {
 	uint8_t img[RMI_REC_ENTER_SIZE] = { 0 };
 	uint64_t pa, v, flags = 0;
+	struct flag_bits fb = { 0, 0 };
 	if (n < 2 || parse_value(c, t[1], &pa))
 		return n < 2 ? error(c, "usage: rec_run PA key=value...") : -1;
 	for (int i = 2; i < n; i++) {
@@ -397,15 +438,13 @@ static int cmd_rec_run(struct console *c, int n, char **t)
 			{ "trap_wfi", RMI_REC_ENTER_FLAG_TRAP_WFI }, { "trap_wfe", RMI_REC_ENTER_FLAG_TRAP_WFE },
 			{ "ripas_reject", RMI_REC_ENTER_FLAG_RIPAS_RESPONSE },
 		};
-		bool done = false;
-		for (unsigned k = 0; k < sizeof(fl) / sizeof(fl[0]); k++)
-			if (!strcmp(t[i], fl[k].name)) {
-				flags |= fl[k].bit;
-				done = true;
-			}
-		if (done)
+		int m = 0;
+		for (unsigned k = 0; k < sizeof(fl) / sizeof(fl[0]) && !m; k++)
+			m = flag_bit(c, t[i], fl[k].name, fl[k].bit, &fb);
+		if (m < 0)
+			return -1;
+		if (m)
 			continue;
-		int m;
 		unsigned r;
 		char *eq = strchr(t[i], '=');
 		if ((m = kv(c, t[i], "flags", &v))) {
@@ -428,7 +467,7 @@ static int cmd_rec_run(struct console *c, int n, char **t)
 			return error(c, "rec_run: unknown key '%s'", t[i]);
 		}
 	}
-	put64(img, RMI_REC_ENTER_FLAGS, flags);
+	put64(img, RMI_REC_ENTER_FLAGS, (flags | fb.set) & ~fb.cleared);
 	return write_mem(c, pa, img, sizeof(img));
 }
 
