@@ -202,7 +202,12 @@ void rmi_rtt_set_ripas(struct rmm *rmm, const uint64_t a[6], uint64_t res[5])
 	struct gref g_rd, g_rec;
 	struct s2tt_walk wi;
 
-	if (top <= base) {
+	/*
+	 * size_valid and top_gran_align. The latter is missing from rmm-spec-v1.0-rel0 and from TF-RMM
+	 * at that tag (an unaligned top walked and returned RMI_ERROR_RTT, or changed the granules
+	 * below it); TF-RMM added it later in this place, and the RMM ACS expects it (docs/rmi.md).
+	 */
+	if (top <= base || !granule_aligned(top)) {
 		res[0] = RMI_ERROR_INPUT;
 		return;
 	}

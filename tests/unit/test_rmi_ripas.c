@@ -321,10 +321,38 @@ static void test_set_ripas_empty(void)
 	rworld_fini(&w);
 }
 
+/* top_gran_align (added by TF-RMM after rmm-spec-v1.0-rel0, docs/rmi.md): an unaligned top is
+ * RMI_ERROR_INPUT, checked with top <= base before the RD, the REC and the walk; nothing changes. */
+static void test_set_ripas_top_gran_align(void)
+{
+	struct rworld w;
+	struct th_env *e = &w.e;
+
+	rworld_init(&w);
+	request(&w, w.rec, 0, 8 * G, RMI_RAM, false);
+	EXPECT_RC(th_set_ripas(e, w.r.rd, w.rec, 0, 0x800), RMI_ERROR_INPUT);       /* inside the first granule */
+	EXPECT_RC(th_set_ripas(e, w.r.rd, w.rec, 0, G + 0x800), RMI_ERROR_INPUT);   /* one whole granule before it */
+	EXPECT_RC(th_set_ripas(e, w.r.rd, w.rec, 0, 8 * G - 1), RMI_ERROR_INPUT);
+	EXPECT_RC(th_set_ripas(e, w.other.rd, w.rec, 0, G + 0x800), RMI_ERROR_INPUT); /* before rec_owner */
+	EXPECT_RC(th_set_ripas(e, w.r.rd, w.other_rec, 0, G + 0x800), RMI_ERROR_INPUT);
+	EXPECT_RC(th_set_ripas(e, w.r.rd, w.rec, G, G + 0x800), RMI_ERROR_INPUT);   /* before base != next address */
+	EXPECT_RC(th_set_ripas(e, w.r.rd, w.rec, 0, 8 * G + 0x800), RMI_ERROR_INPUT);
+	EXPECT_ENTRY(e, w.r.rd, 0, 3, 3, RMI_ASSIGNED, w.d_empty, RMI_EMPTY);
+	EXPECT_ENTRY(e, w.r.rd, G, 3, 3, RMI_UNASSIGNED, 0, RMI_EMPTY);
+	CU_ASSERT_EQUAL(th_rec(e, w.rec)->set_ripas.addr, 0);
+	/* The same request then progresses with aligned tops. */
+	EXPECT_OK(th_set_ripas(e, w.r.rd, w.rec, 0, G));
+	EXPECT_U64(e->res.x[1], G);
+	EXPECT_ENTRY(e, w.r.rd, 0, 3, 3, RMI_ASSIGNED, w.d_empty, RMI_RAM);
+	complete(&w, w.rec, false, G, 0);
+	rworld_fini(&w);
+}
+
 static const struct th_test tests[] = {
 	{ "RTT_INIT_RIPAS: progress, levels, stops, failures, RIM", test_init_ripas },
 	{ "RTT_SET_RIPAS to RAM: failures, progress, DESTROYED, completion", test_set_ripas_ram },
 	{ "RTT_SET_RIPAS to EMPTY; requests of two RECs", test_set_ripas_empty },
+	{ "RTT_SET_RIPAS: top not granule aligned (top_gran_align)", test_set_ripas_top_gran_align },
 };
 
 int main(void)
