@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -234,21 +235,27 @@ int granule_find_unused(struct rmm *rmm, rmm_pa_t pa, granule_state_t state, str
 	return ref->g->refcount != 0 ? 1 : 0;
 }
 
+/* A granule the RMM itself tracks (an RTT from a table entry, a REC's RD): a miss is an RMM bug, and
+ * with NDEBUG it must still not hand back an unset reference. */
+static void granule_find_known(struct rmm *rmm, rmm_pa_t pa, struct gref *ref)
+{
+	bool ok = granule_find(rmm, pa, ref);
+	assert(ok);
+	if (!ok)
+		abort();
+}
+
 void *granule_mem(struct rmm *rmm, rmm_pa_t pa)
 {
 	struct gref ref;
-	bool ok = granule_find(rmm, pa, &ref);
-	assert(ok);
-	(void)ok;
+	granule_find_known(rmm, pa, &ref);
 	return ref.mem;
 }
 
 struct granule *granule_meta(struct rmm *rmm, rmm_pa_t pa)
 {
 	struct gref ref;
-	bool ok = granule_find(rmm, pa, &ref);
-	assert(ok);
-	(void)ok;
+	granule_find_known(rmm, pa, &ref);
 	return ref.g;
 }
 

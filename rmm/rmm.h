@@ -104,7 +104,7 @@ bool granule_find_two(struct rmm *rmm, rmm_pa_t pa1, granule_state_t s1, struct 
 int granule_find_unused(struct rmm *rmm, rmm_pa_t pa, granule_state_t state, struct gref *ref);
 void granule_set_state(struct rmm *rmm, struct gref *ref, granule_state_t state);
 void granule_zero(struct gref *ref);
-/* Host pointer to a granule already known to be valid (asserts). */
+/* Host pointer to a granule already known to be valid (asserts; aborts when built with NDEBUG). */
 void *granule_mem(struct rmm *rmm, rmm_pa_t pa);
 struct granule *granule_meta(struct rmm *rmm, rmm_pa_t pa);
 
