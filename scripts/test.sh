@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Every test: install what is missing, build normal and ASan+UBSan configurations, run the suite in
-# both, then the concurrency tests (RECs on several threads, kicks, the watchdog) under ThreadSanitizer.
+# Every test: install what is missing, build (scripts/build.sh) and run the whole suite in the normal
+# build, gcc's ASan+UBSan build and clang's ASan+UBSan build, then the concurrency tests (RECs on
+# several threads, kicks, the watchdog) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+# clang and its sanitizer runtimes (only recommended by Debian's clang, so named here).
+if ! command -v clang >/dev/null 2>&1 ||
+   ! dpkg-query -W -f='${Status}' libclang-rt-dev 2>/dev/null | grep -q "install ok installed"; then
+    echo "rmmemu: installing clang libclang-rt-dev for the clang build" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-dev >/dev/null
+fi
 status=0
-for kind in release asan; do
+for kind in release asan clang; do
     bash scripts/build.sh "$kind"
-    dir=build; [ "$kind" = asan ] && dir=build-asan
+    case "$kind" in release) dir=build ;; *) dir=build-$kind ;; esac
     echo "=== tests ($kind) ==="
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" || status=1
