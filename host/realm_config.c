@@ -17,6 +17,10 @@ struct parse {
 	size_t errlen;
 	bool failed;
 	bool dram_given, dev_given;   /* the first dram/device range replaces the defaults */
+	/* Where keys checked after parsing are, for file:line: platform.{pa_bits, dram, device, secure,
+	 * root, attest} and the image files. */
+	yaml_node_t *platform_k, *pa_bits_k, *dram_k, *device_k, *secure_k, *root_k, *attest_k;
+	yaml_node_t *kernel_k, *initrd_k, *dtb_k;
 };
 
 static int perr(struct parse *p, const yaml_node_t *n, const char *fmt, ...)
@@ -261,9 +265,12 @@ static int attest_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node
 static int platform_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
 {
 	uint64_t n;
-	if (!strcmp(key, "attest"))
+	if (!strcmp(key, "attest")) {
+		p->attest_k = k;
 		return each(p, v, "platform.attest", attest_kv, cfg);
+	}
 	if (!strcmp(key, "pa_bits")) {
+		p->pa_bits_k = k;
 		if (num(p, v, "platform.pa_bits", 32, 52, &n))
 			return -1;
 		cfg->platform.pa_bits = (unsigned)n;
@@ -271,6 +278,8 @@ static int platform_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_no
 	}
 	if (strcmp(key, "dram") && strcmp(key, "device") && strcmp(key, "secure") && strcmp(key, "root"))
 		return perr(p, k, "platform: unknown key '%s' (dram, device, secure, root, pa_bits, attest)", key);
+	*(!strcmp(key, "dram") ? &p->dram_k : !strcmp(key, "device") ? &p->device_k
+	  : !strcmp(key, "secure") ? &p->secure_k : &p->root_k) = k;
 	if (!v || v->type != YAML_SEQUENCE_NODE)
 		return perr(p, v, "platform.%s: expected a list of \"BASE:SIZE\"", key);
 	bool local = false, *given = !strcmp(key, "dram") ? &p->dram_given : !strcmp(key, "device") ? &p->dev_given : &local;
@@ -301,14 +310,22 @@ static int top_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t 
 		return each(p, v, "devices", devices_kv, cfg);
 	if (!strcmp(key, "run"))
 		return each(p, v, "run", run_kv, cfg);
-	if (!strcmp(key, "platform"))
+	if (!strcmp(key, "platform")) {
+		p->platform_k = k;
 		return each(p, v, "platform", platform_kv, cfg);
-	if (!strcmp(key, "kernel"))
+	}
+	if (!strcmp(key, "kernel")) {
+		p->kernel_k = k;
 		return copy_str(p, v, "kernel", cfg->kernel, sizeof(cfg->kernel));
-	if (!strcmp(key, "initrd"))
+	}
+	if (!strcmp(key, "initrd")) {
+		p->initrd_k = k;
 		return copy_str(p, v, "initrd", cfg->initrd, sizeof(cfg->initrd));
-	if (!strcmp(key, "dtb"))
+	}
+	if (!strcmp(key, "dtb")) {
+		p->dtb_k = k;
 		return copy_str(p, v, "dtb", cfg->dtb, sizeof(cfg->dtb));
+	}
 	if (!strcmp(key, "cmdline"))
 		return copy_str(p, v, "cmdline", cfg->cmdline, sizeof(cfg->cmdline));
 	return perr(p, k, "unknown key '%s' (realm, memory, kernel, initrd, dtb, cmdline, devices, platform, run)", key);
@@ -365,8 +382,61 @@ static int validate(struct parse *p, struct realm_config *cfg)
 	return 0;
 }
 
-int realm_config_parse_string(const char *text, const char *name, struct realm_config *cfg, char *err,
-			      size_t errlen)
+/*
+ * The platform as rmmemu_create will see it: the loader checks each range's syntax, the platform
+ * model the rest (overlaps, PARange widths, keys). The error points at the key it is about.
+ */
+static int check_platform(struct parse *p, struct realm_config *cfg)
+{
+	char e[256];
+	struct rmmemu *emu = rmmemu_create(&cfg->platform, e, sizeof(e));
+	if (emu) {
+		rmmemu_destroy(emu);
+		return 0;
+	}
+	yaml_node_t *k = p->platform_k;
+	const char *key = "platform";
+	if (!strncmp(e, "pa_bits", 7) && p->pa_bits_k)
+		k = p->pa_bits_k, key = "platform.pa_bits";
+	else if (strstr(e, "secure") && p->secure_k)
+		k = p->secure_k, key = "platform.secure";
+	else if (strstr(e, "root") && p->root_k)
+		k = p->root_k, key = "platform.root";
+	else if (!strncmp(e, "device", 6) && p->device_k)
+		k = p->device_k, key = "platform.device";
+	else if ((!strncmp(e, "DRAM", 4) || !strncmp(e, "memory ranges", 13) || !strncmp(e, "need", 4)) && p->dram_k)
+		k = p->dram_k, key = "platform.dram";
+	else if ((strstr(e, "PEM") || strstr(e, "key") || strstr(e, "attest")) && p->attest_k)
+		k = p->attest_k, key = "platform.attest";
+	return perr(p, k ? k : yaml_document_get_root_node(&p->doc), "%s: the platform refuses it: %s", key, e);
+}
+
+/*
+ * A missing image file, with the command that makes it when the configuration says where it comes
+ * from (a comment naming a `bash scripts/...` command) or it is under .cache/linux, where
+ * scripts/fetch-kernel.sh puts the Debian kernel.
+ */
+static int check_file(struct parse *p, const char *text, yaml_node_t *k, const char *key, const char *path)
+{
+	FILE *f = path[0] ? fopen(path, "rb") : NULL;
+	if (!path[0] || f) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	int e = errno;
+	char hint[200] = "";
+	const char *cmd = strstr(text, "`bash scripts/");
+	const char *end = cmd ? strchr(cmd + 1, '`') : NULL;
+	if (cmd && end && end - cmd < 150)
+		snprintf(hint, sizeof(hint), " (the configuration says it comes from %.*s)", (int)(end + 1 - cmd), cmd);
+	else if (strstr(path, ".cache/linux/"))
+		snprintf(hint, sizeof(hint), " (fetch it with `bash scripts/fetch-kernel.sh` in the source tree)");
+	return perr(p, k, "%s: cannot open '%s': %s%s", key, path, strerror(e), hint);
+}
+
+static int parse_text(const char *text, const char *name, struct realm_config *cfg, bool files, char *err,
+		      size_t errlen)
 {
 	struct parse p = { .name = name, .err = err, .errlen = errlen };
 	yaml_parser_t parser;
@@ -391,9 +461,22 @@ int realm_config_parse_string(const char *text, const char *name, struct realm_c
 	resolve(name, cfg->dtb, sizeof(cfg->dtb));
 	resolve(name, cfg->platform.rak_pem, sizeof(cfg->platform.rak_pem));
 	resolve(name, cfg->platform.cpak_pem, sizeof(cfg->platform.cpak_pem));
+	if (rc == 0 && files &&
+	    (check_file(&p, text, p.kernel_k, "kernel", cfg->kernel) ||
+	     check_file(&p, text, p.initrd_k, "initrd", cfg->initrd) ||
+	     check_file(&p, text, p.dtb_k, "dtb", cfg->dtb)))
+		rc = -1;
+	if (rc == 0 && check_platform(&p, cfg))
+		rc = -1;
 	yaml_document_delete(&p.doc);
 	yaml_parser_delete(&parser);
 	return rc;
+}
+
+int realm_config_parse_string(const char *text, const char *name, struct realm_config *cfg, char *err,
+			      size_t errlen)
+{
+	return parse_text(text, name, cfg, false, err, errlen);
 }
 
 int realm_config_load(const char *path, struct realm_config *cfg, char *err, size_t errlen)
@@ -428,6 +511,13 @@ int realm_config_load(const char *path, struct realm_config *cfg, char *err, siz
 		if (got < 4096)
 			break;
 	}
+	if (ferror(f)) {   /* a directory opens, then reads fail with EISDIR */
+		int e = errno;
+		free(text);
+		fclose(f);
+		snprintf(err, errlen, "%s: cannot read: %s", path, strerror(e));
+		return -1;
+	}
 	fclose(f);
 	text[len] = '\0';
 	if (strlen(text) != len) {
@@ -435,7 +525,7 @@ int realm_config_load(const char *path, struct realm_config *cfg, char *err, siz
 		snprintf(err, errlen, "%s: not a text file (NUL byte)", path);
 		return -1;
 	}
-	int rc = realm_config_parse_string(text, path, cfg, err, errlen);
+	int rc = parse_text(text, path, cfg, true, err, errlen);
 	free(text);
 	return rc;
 }

@@ -31,7 +31,8 @@ struct realm_config {
 	size_t kernel_size;
 };
 
-/* Parse; on error returns -1 with "file:line: reason" in err. */
+/* Parse; on error returns -1 with "file:line: reason" in err. Both check the platform with
+ * rmmemu_create; realm_config_load also checks that the image files open. */
 int realm_config_load(const char *path, struct realm_config *cfg, char *err, size_t errlen);
 int realm_config_parse_string(const char *text, const char *name, struct realm_config *cfg, char *err,
 			      size_t errlen);
