@@ -3,6 +3,10 @@
  * over all RAM, the kernel (raw/gzip Image or ELF) at the start of RAM, the DTB (64 KiB) below
  * min(RAM end, RAM base + 256 MiB) - 2 MiB, the initrd just below it, measured populate in ascending
  * address order, one REC per vCPU (x0 = DTB), activate.
+ *
+ * The files are untrusted input: every header field that places bytes in the realm is range checked
+ * with overflow-safe arithmetic before anything is allocated for it, and the layout is fixed first
+ * (DTB, then the initrd below it), so the kernel is loaded into the RAM left below them or refused.
  */
 #include <errno.h>
 #include <libfdt.h>
@@ -29,7 +33,16 @@ static int berr(char *err, size_t len, const char *fmt, ...)
 	return -1;
 }
 
-static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+/* [base, base + size) lies inside [lo, hi), computed without wrapping. */
+static bool range_within(uint64_t base, uint64_t size, uint64_t lo, uint64_t hi)
+{
+	uint64_t end;
+	return !__builtin_add_overflow(base, size, &end) && base >= lo && end <= hi;
+}
+
+/* Read a whole file of at most `max` bytes. Returns 0, -1 with a reason in err, or 1 when the file
+ * is larger than `max` (its size in *len, nothing allocated, the caller says why that is too much). */
+static int read_file(const char *path, uint64_t max, uint8_t **buf, size_t *len, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -40,9 +53,10 @@ static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, si
 	}
 	long n = ftell(f);
 	rewind(f);
-	if ((uint64_t)n > MAX_IMAGE) {
+	if ((uint64_t)n > max) {
 		fclose(f);
-		return berr(err, errlen, "%s: larger than %llu MiB", path, (unsigned long long)(MAX_IMAGE >> 20));
+		*len = (size_t)n;
+		return 1;
 	}
 	*buf = malloc(n ? (size_t)n : 1);
 	if (!*buf) {
@@ -58,55 +72,93 @@ static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, si
 	return 0;
 }
 
-static int gunzip(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen)
+static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+
+/* The RAM the kernel may take: [lo, hi), up to where `above` (the initrd or the DTB) starts. */
+struct kspace {
+	uint64_t lo, hi;
+	const char *above;
+};
+
+/* Decompress a gzip file in place (*buf, *len) into at most `bound` bytes. ISIZE (the trailer's
+ * size modulo 2^32) only sizes the first allocation: the real size is what inflate produces, and
+ * zlib compares the two at the end. On failure the input is released too. */
+static int gunzip(const char *path, uint8_t **buf, size_t *len, uint64_t bound, char *err, size_t errlen)
 {
+	uint8_t *in = *buf, *dst = NULL;
+	size_t inlen = *len;
+	if (inlen < 18) {
+		free(in);
+		return berr(err, errlen, "%s: %zu bytes: corrupt or truncated gzip data", path, inlen);
+	}
+	/* Not refused here when above `bound`: in a truncated file these 4 bytes are not ISIZE. */
+	uint32_t isize = rd32(in + inlen - 4);
 	z_stream z;
 	memset(&z, 0, sizeof(z));
 	if (inflateInit2(&z, 15 + 16) != Z_OK) {
-		free(*buf);
+		free(in);
 		return berr(err, errlen, "zlib init failed");
 	}
-	size_t cap = *len * 4 + 4096, out = 0;
-	uint8_t *dst = malloc(cap);
-	z.next_in = *buf;
-	z.avail_in = (uInt)*len;
+	/* The first buffer: ISIZE, but no more than `bound` nor deflate's largest ratio (1032:1, zlib's
+	 * FAQ) allows. It grows to one byte more than `bound`, so a stream that goes past it is seen. */
+	uint64_t first = isize ? isize : 4096;
+	first = first < (uint64_t)inlen * 1032 ? first : (uint64_t)inlen * 1032;
+	first = first < bound ? first : bound;
+	size_t cap = first ? (size_t)first : 1, out = 0;
+	dst = malloc(cap);
+	z.next_in = in;
+	z.avail_in = (uInt)inlen;
 	int rc = Z_OK;
-	while (dst && rc == Z_OK) {
+	while (dst && rc == Z_OK && out <= bound) {
 		if (out == cap) {
-			cap *= 2;
-			uint8_t *n = cap <= MAX_IMAGE ? realloc(dst, cap) : NULL;
+			size_t ncap = cap > (bound + 1) / 2 ? (size_t)bound + 1 : cap * 2;
+			uint8_t *n = realloc(dst, ncap);
 			if (!n) {
 				free(dst);
 				dst = NULL;
 				break;
 			}
 			dst = n;
+			cap = ncap;
 		}
 		z.next_out = dst + out;
 		z.avail_out = (uInt)(cap - out);
 		rc = inflate(&z, Z_NO_FLUSH);
 		out = cap - z.avail_out;
 	}
+	/* zlib reports a trailer whose ISIZE differs from the data with this message (inflate.c). */
+	bool bad_isize = rc == Z_DATA_ERROR && z.msg && !strcmp(z.msg, "incorrect length check");
+	const char *zmsg = z.msg ? z.msg : ""; /* zlib's messages are static strings */
+	unsigned trailing = rc == Z_STREAM_END ? z.avail_in : 0;
 	inflateEnd(&z);
-	/* On failure the input is released too: the caller has nothing left to free. */
-	if (!dst) {
-		free(*buf);
-		return berr(err, errlen, "%s: decompressed image larger than %llu MiB", path, (unsigned long long)(MAX_IMAGE >> 20));
+	free(in);
+	if (!dst)
+		return berr(err, errlen, "out of memory");
+	if (out > bound) {
+		free(dst);
+		return berr(err, errlen, "%s: decompresses to more than the %llu bytes of RAM the kernel may use", path,
+			    (unsigned long long)bound);
+	}
+	if (bad_isize) {
+		free(dst);
+		return berr(err, errlen, "%s: gzip ISIZE 0x%x does not match the data, which decompresses to %zu bytes",
+			    path, isize, out);
 	}
 	if (rc != Z_STREAM_END) {
 		free(dst);
-		free(*buf);
-		return berr(err, errlen, "%s: corrupt or truncated gzip data", path);
+		return berr(err, errlen, "%s: corrupt or truncated gzip data%s%s", path, zmsg[0] ? ": " : "", zmsg);
 	}
-	free(*buf);
+	if (trailing) {
+		free(dst);
+		return berr(err, errlen, "%s: %u bytes after the end of the gzip stream (a second member or padding; "
+			    "one gzip member is supported)", path, trailing);
+	}
 	*buf = dst;
 	*len = out;
 	return 0;
 }
-
-static uint64_t rd64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static uint32_t rd32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint16_t rd16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
 /* The kernel as a RAM image: bytes to place at `load` (IPA), entry point. */
 struct kimage {
@@ -115,8 +167,164 @@ struct kimage {
 	uint64_t load, entry;
 };
 
-static int load_kernel(const struct realm_config *cfg, struct kimage *k, char *err, size_t errlen)
+/* One PT_LOAD segment, for the overlap check. */
+struct seg {
+	uint64_t pa, end;
+	unsigned i;
+};
+
+static int seg_cmp(const void *a, const void *b)
 {
+	const struct seg *x = a, *y = b;
+	return x->pa < y->pa ? -1 : x->pa > y->pa;
+}
+
+/* ELF: PT_LOAD segments at p_paddr (p_vaddr is not used), entered at e_entry as an IPA. Takes buf. */
+static int load_elf(const char *name, uint8_t *buf, size_t len, const struct kspace *ks, struct kimage *k, char *err,
+		    size_t errlen)
+{
+	struct seg *segs = NULL;
+	unsigned n = 0;
+	int rc = -1;
+	if (buf[4] != 2 || buf[5] != 1 || rd16(buf + 18) != 183) {
+		berr(err, errlen, "%s: not a little-endian 64-bit AArch64 ELF file", name);
+		goto out;
+	}
+	uint64_t phoff = rd64(buf + 32), entry = rd64(buf + 24);
+	uint16_t phentsize = rd16(buf + 54), phnum = rd16(buf + 56);
+	if (phentsize < 56 || phoff > len || (uint64_t)phnum * phentsize > len - phoff) {
+		berr(err, errlen, "%s: truncated or malformed ELF program headers (e_phoff 0x%llx, e_phentsize %u, "
+		     "e_phnum %u, %zu bytes)", name, (unsigned long long)phoff, phentsize, phnum, len);
+		goto out;
+	}
+	segs = calloc(phnum ? phnum : 1, sizeof(*segs));
+	if (!segs) {
+		berr(err, errlen, "out of memory");
+		goto out;
+	}
+	for (unsigned i = 0; i < phnum; i++) {
+		const uint8_t *ph = buf + phoff + (uint64_t)i * phentsize;
+		if (rd32(ph) != 1 /* PT_LOAD */ || !rd64(ph + 40))
+			continue;
+		uint64_t pa = rd64(ph + 24), memsz = rd64(ph + 40), off = rd64(ph + 8), filesz = rd64(ph + 32);
+		if (filesz > memsz) {
+			berr(err, errlen, "%s: ELF segment %u p_filesz 0x%llx is larger than its p_memsz 0x%llx", name, i,
+			     (unsigned long long)filesz, (unsigned long long)memsz);
+			goto out;
+		}
+		if (off > len || filesz > len - off) {
+			berr(err, errlen, "%s: ELF segment %u p_offset 0x%llx + p_filesz 0x%llx lies beyond the end of the "
+			     "file (%zu bytes; truncated?)", name, i, (unsigned long long)off, (unsigned long long)filesz, len);
+			goto out;
+		}
+		if (pa < ks->lo || pa >= ks->hi) {
+			berr(err, errlen, "%s: ELF segment %u p_paddr 0x%llx is outside the RAM the kernel may use "
+			     "[0x%llx, 0x%llx) (below the %s)", name, i, (unsigned long long)pa,
+			     (unsigned long long)ks->lo, (unsigned long long)ks->hi, ks->above);
+			goto out;
+		}
+		if (!range_within(pa, memsz, ks->lo, ks->hi)) {
+			berr(err, errlen, "%s: ELF segment %u p_memsz 0x%llx at p_paddr 0x%llx runs past 0x%llx, where the "
+			     "%s starts", name, i, (unsigned long long)memsz, (unsigned long long)pa,
+			     (unsigned long long)ks->hi, ks->above);
+			goto out;
+		}
+		segs[n++] = (struct seg){ pa, pa + memsz, i };
+	}
+	if (!n) {
+		berr(err, errlen, "%s: no loadable segment", name);
+		goto out;
+	}
+	qsort(segs, n, sizeof(*segs), seg_cmp);
+	bool entry_in = false;
+	for (unsigned j = 0; j < n; j++) {
+		if (j && segs[j].pa < segs[j - 1].end) {
+			unsigned a = segs[j - 1].i < segs[j].i ? segs[j - 1].i : segs[j].i;
+			unsigned b = segs[j - 1].i < segs[j].i ? segs[j].i : segs[j - 1].i;
+			berr(err, errlen, "%s: ELF segments %u and %u overlap at 0x%llx", name, a, b,
+			     (unsigned long long)segs[j].pa);
+			goto out;
+		}
+		entry_in |= entry >= segs[j].pa && entry < segs[j].end;
+	}
+	if (!entry_in) {
+		berr(err, errlen, "%s: ELF entry 0x%llx is not inside a loadable segment", name, (unsigned long long)entry);
+		goto out;
+	}
+	/* Every segment lies in [ks->lo, ks->hi), so the image is at most that large. */
+	uint64_t lo = segs[0].pa & ~(GRANULE - 1), hi = segs[n - 1].end; /* sorted, disjoint */
+	k->size = hi - lo;
+	k->data = calloc(1, k->size);
+	if (!k->data) {
+		berr(err, errlen, "out of memory");
+		goto out;
+	}
+	for (unsigned i = 0; i < phnum; i++) {
+		const uint8_t *ph = buf + phoff + (uint64_t)i * phentsize;
+		if (rd32(ph) == 1 && rd64(ph + 40))
+			memcpy(k->data + (rd64(ph + 24) - lo), buf + rd64(ph + 8), rd64(ph + 32));
+	}
+	k->load = lo;
+	k->entry = entry;
+	rc = 0;
+out:
+	free(segs);
+	free(buf);
+	return rc;
+}
+
+/* arm64 Image (Documentation/arch/arm64/booting.rst): "ARM\x64" at 0x38, text_offset at 0x08, image_size
+ * (the size with BSS, which must be free RAM too: kvmtool takes the larger of it and the file) at 0x10,
+ * flags at 0x18. Anything else is a raw binary loaded and entered at the start of RAM. Takes buf. */
+static int load_image(const char *name, uint8_t *buf, size_t len, const struct kspace *ks, struct kimage *k, char *err,
+		      size_t errlen)
+{
+	uint64_t text_offset = 0, image_size = 0, load;
+	if (len >= 64 && !memcmp(buf + 0x38, "ARM\x64", 4)) {
+		text_offset = rd64(buf + 8);
+		image_size = rd64(buf + 16);
+		uint64_t flags = rd64(buf + 24);
+		if (flags & 1) {
+			free(buf);
+			return berr(err, errlen, "%s: Image header flags 0x%llx: a big-endian kernel (bit 0); the realm's "
+				    "vCPUs start little-endian", name, (unsigned long long)flags);
+		}
+		if (text_offset % GRANULE) {
+			free(buf);
+			return berr(err, errlen, "%s: Image header text_offset 0x%llx is not a multiple of 4 KiB (RAM is "
+				    "populated in granules)", name, (unsigned long long)text_offset);
+		}
+		if (__builtin_add_overflow(ks->lo, text_offset, &load) || load >= ks->hi) {
+			free(buf);
+			return berr(err, errlen, "%s: Image header text_offset 0x%llx puts the kernel outside the RAM it may "
+				    "use [0x%llx, 0x%llx) (below the %s)", name, (unsigned long long)text_offset,
+				    (unsigned long long)ks->lo, (unsigned long long)ks->hi, ks->above);
+		}
+		if (image_size > len && !range_within(load, image_size, ks->lo, ks->hi)) {
+			free(buf);
+			return berr(err, errlen, "%s: Image header image_size 0x%llx: the kernel at 0x%llx runs past 0x%llx, "
+				    "where the %s starts", name, (unsigned long long)image_size,
+				    (unsigned long long)load, (unsigned long long)ks->hi, ks->above);
+		}
+	}
+	load = ks->lo + text_offset;
+	if (!len || !range_within(load, len, ks->lo, ks->hi)) {
+		free(buf);
+		return berr(err, errlen, "%s: %zu bytes at 0x%llx do not fit below 0x%llx, where the %s starts (RAM too "
+			    "small for the kernel, the initrd and the DTB)", name, len, (unsigned long long)load,
+			    (unsigned long long)ks->hi, ks->above);
+	}
+	k->data = buf;
+	k->size = len;
+	k->load = load;
+	k->entry = load;
+	return 0;
+}
+
+static int load_kernel(const struct realm_config *cfg, const struct kspace *ks, struct kimage *k, char *err,
+		       size_t errlen)
+{
+	const char *name = cfg->kernel;
 	uint8_t *buf;
 	size_t len;
 	if (cfg->kernel_data) {
@@ -125,77 +333,20 @@ static int load_kernel(const struct realm_config *cfg, struct kimage *k, char *e
 		if (!buf)
 			return berr(err, errlen, "out of memory");
 		memcpy(buf, cfg->kernel_data, len);
-	} else if (read_file(cfg->kernel, &buf, &len, err, errlen)) {
+	} else {
+		int r = read_file(name, MAX_IMAGE, &buf, &len, err, errlen);
+		if (r > 0)
+			return berr(err, errlen, "%s: larger than %llu MiB", name, (unsigned long long)(MAX_IMAGE >> 20));
+		if (r)
+			return -1;
+	}
+	uint64_t room = ks->hi - ks->lo;
+	if (len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B &&
+	    gunzip(name, &buf, &len, room < MAX_IMAGE ? room : MAX_IMAGE, err, errlen))
 		return -1;
-	}
-	if (len >= 2 && buf[0] == 0x1F && buf[1] == 0x8B && gunzip(cfg->kernel, &buf, &len, err, errlen))
-		return -1;
-	uint64_t ram_end = cfg->ram_base + cfg->ram_size;
-	if (len >= 64 && !memcmp(buf, "\x7F" "ELF", 4)) {
-		if (buf[4] != 2 || buf[5] != 1 || rd16(buf + 18) != 183) {
-			free(buf);
-			return berr(err, errlen, "%s: not a little-endian 64-bit AArch64 ELF file", cfg->kernel);
-		}
-		uint64_t phoff = rd64(buf + 32), entry = rd64(buf + 24);
-		uint16_t phentsize = rd16(buf + 54), phnum = rd16(buf + 56);
-		uint64_t lo = UINT64_MAX, hi = 0;
-		if (phentsize < 56 || phoff > len || (uint64_t)phnum * phentsize > len - phoff) {
-			free(buf);
-			return berr(err, errlen, "%s: truncated or malformed ELF program headers", cfg->kernel);
-		}
-		for (unsigned i = 0; i < phnum; i++) {
-			const uint8_t *ph = buf + phoff + (uint64_t)i * phentsize;
-			if (rd32(ph) != 1 /* PT_LOAD */ || !rd64(ph + 40))
-				continue;
-			uint64_t pa = rd64(ph + 24), memsz = rd64(ph + 40), off = rd64(ph + 8), filesz = rd64(ph + 32);
-			if (filesz > memsz || off > len || filesz > len - off) {
-				free(buf);
-				return berr(err, errlen, "%s: ELF segment %u lies beyond the end of the file (truncated?)", cfg->kernel, i);
-			}
-			if (pa < cfg->ram_base || pa + memsz > ram_end || pa + memsz < pa) {
-				free(buf);
-				return berr(err, errlen, "%s: ELF segment %u [0x%llx, +0x%llx) is outside RAM", cfg->kernel, i,
-					    (unsigned long long)pa, (unsigned long long)memsz);
-			}
-			lo = pa < lo ? pa : lo;
-			hi = pa + memsz > hi ? pa + memsz : hi;
-		}
-		if (lo == UINT64_MAX) {
-			free(buf);
-			return berr(err, errlen, "%s: no loadable segment", cfg->kernel);
-		}
-		lo &= ~(GRANULE - 1);
-		k->size = hi - lo;
-		k->data = calloc(1, k->size);
-		if (!k->data) {
-			free(buf);
-			return berr(err, errlen, "out of memory");
-		}
-		for (unsigned i = 0; i < phnum; i++) {
-			const uint8_t *ph = buf + phoff + (uint64_t)i * phentsize;
-			if (rd32(ph) == 1 && rd64(ph + 40))
-				memcpy(k->data + (rd64(ph + 24) - lo), buf + rd64(ph + 8), rd64(ph + 32));
-		}
-		k->load = lo;
-		k->entry = entry;
-		free(buf);
-		return 0;
-	}
-	/* arm64 Image: "ARM\x64" at 0x38, text_offset at 0x08 (0 for modern kernels). Anything else is a
-	 * raw binary loaded and entered at the start of RAM. */
-	uint64_t text_offset = 0;
-	if (len >= 64 && !memcmp(buf + 0x38, "ARM\x64", 4))
-		text_offset = rd64(buf + 8);
-	k->data = buf;
-	k->size = len;
-	k->load = cfg->ram_base + text_offset;
-	k->entry = k->load;
-	if (k->load + len > ram_end || !len) {
-		free(buf);
-		k->data = NULL;
-		return berr(err, errlen, "%s: %zu bytes do not fit in RAM at 0x%llx", cfg->kernel, len, (unsigned long long)k->load);
-	}
-	return 0;
+	if (len >= 64 && !memcmp(buf, "\x7F" "ELF", 4))
+		return load_elf(name, buf, len, ks, k, err, errlen);
+	return load_image(name, buf, len, ks, k, err, errlen);
 }
 
 static unsigned fls64(uint64_t x)
@@ -306,6 +457,42 @@ static int make_dtb(const struct realm_config *cfg, unsigned ipa_bits, uint64_t 
 	return 0;
 }
 
+/* A DTB file into `fdt` (DTB_SIZE bytes). libfdt trusts the buffer to hold the header and totalsize
+ * bytes, so both are checked against the file's size before libfdt sees it. */
+static int load_dtb(const char *path, uint8_t *fdt, size_t *len, char *err, size_t errlen)
+{
+	uint8_t *user;
+	int r = read_file(path, DTB_SIZE, &user, len, err, errlen);
+	if (r > 0)
+		return berr(err, errlen, "%s: %zu bytes, more than the 64 KiB the host places for the DTB", path, *len);
+	if (r)
+		return -1;
+	if (*len < sizeof(struct fdt_header)) {
+		free(user);
+		return berr(err, errlen, "%s: %zu bytes, shorter than the %zu-byte FDT header", path, *len,
+			    sizeof(struct fdt_header));
+	}
+	uint32_t magic = fdt_magic(user);
+	if (magic != FDT_MAGIC) {
+		free(user);
+		return berr(err, errlen, "%s: not a device tree blob (magic 0x%08x)", path, magic);
+	}
+	uint32_t total = fdt_totalsize(user);
+	if (total > *len) {
+		free(user);
+		return berr(err, errlen, "%s: FDT header totalsize %u is more than the file's %zu bytes", path, total,
+			    *len);
+	}
+	int rc = fdt_check_full(user, *len);
+	if (rc) {
+		free(user);
+		return berr(err, errlen, "%s: not a valid device tree blob: %s", path, fdt_strerror(rc));
+	}
+	memcpy(fdt, user, *len);
+	free(user);
+	return 0;
+}
+
 static int vm_err(struct realm_build *b, int rc, const char *what, char *err, size_t errlen)
 {
 	char x0[64];
@@ -365,40 +552,41 @@ int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm
 		return berr(err, errlen, "%s: a %u-bit IPA space is wider than the platform offers (RMI_FEATURES "
 			    "S2SZ %u: the platform's PA width, at most 44 bits with the vCPU, whose Cortex-A72 model "
 			    "has a 44-bit PA range)", cfg->path, ipa_bits, (unsigned)(feat.x[1] & 0xFF));
-	if (load_kernel(cfg, &k, err, errlen))
-		return -1;
-	if (cfg->initrd[0] && read_file(cfg->initrd, &initrd, &initrd_len, err, errlen))
-		goto out;
+	/* The layout is fixed from the top down before any file is trusted: the DTB, the initrd below it,
+	 * the kernel in what is left from the start of RAM (kvmtool's order and overlap checks). */
 	uint64_t limit = ram_end < cfg->ram_base + (256ULL << 20) ? ram_end : cfg->ram_base + (256ULL << 20);
 	uint64_t dtb_ipa = (limit - (2ULL << 20) - DTB_SIZE + (2ULL << 20) - 1) & ~((2ULL << 20) - 1);
 	if (limit < cfg->ram_base + (4ULL << 20))
 		dtb_ipa = ram_end - DTB_SIZE; /* small RAM: the DTB takes the last 64 KiB */
-	uint64_t initrd_ipa = (dtb_ipa - initrd_len) & ~(GRANULE - 1);
-	uint64_t kernel_end = (k.load + k.size + GRANULE - 1) & ~(GRANULE - 1);
-	if (kernel_end > (initrd_len ? initrd_ipa : dtb_ipa) || dtb_ipa + DTB_SIZE > ram_end) {
-		berr(err, errlen, "%s: RAM of %llu MiB is too small for the kernel (%zu bytes)%s and the DTB", cfg->path,
-		     (unsigned long long)(cfg->ram_size >> 20), k.size, initrd_len ? ", the initrd" : "");
-		goto out;
+	if (cfg->ram_size < DTB_SIZE || !range_within(dtb_ipa, DTB_SIZE, cfg->ram_base, ram_end))
+		return berr(err, errlen, "%s: RAM of %llu bytes has no room for the 64 KiB DTB", cfg->path,
+			    (unsigned long long)cfg->ram_size);
+	uint64_t initrd_ipa = dtb_ipa;
+	if (cfg->initrd[0]) {
+		int r = read_file(cfg->initrd, dtb_ipa - cfg->ram_base, &initrd, &initrd_len, err, errlen);
+		if (r > 0)
+			return berr(err, errlen, "%s: initrd of %zu bytes does not fit in the %llu bytes of RAM below the "
+				    "DTB at 0x%llx", cfg->initrd, initrd_len, (unsigned long long)(dtb_ipa - cfg->ram_base),
+				    (unsigned long long)dtb_ipa);
+		if (r)
+			return -1;
+		/* initrd_len <= dtb_ipa - RAM base, which is 2 MiB aligned: stays in RAM. */
+		initrd_ipa = (dtb_ipa - initrd_len) & ~(GRANULE - 1);
 	}
+	struct kspace ks = { cfg->ram_base, initrd_len ? initrd_ipa : dtb_ipa, initrd_len ? "initrd" : "DTB" };
+	if (load_kernel(cfg, &ks, &k, err, errlen))
+		goto out;
+	/* load_kernel keeps the kernel inside ks, so it ends at or below the initrd (or the DTB). */
+	uint64_t kernel_end = (k.load + k.size + GRANULE - 1) & ~(GRANULE - 1);
 	dtb = calloc(1, DTB_SIZE);
 	if (!dtb) {
 		berr(err, errlen, "out of memory");
 		goto out;
 	}
-	if (cfg->dtb[0]) {
-		uint8_t *user;
-		if (read_file(cfg->dtb, &user, &dtb_len, err, errlen))
-			goto out;
-		if (dtb_len > DTB_SIZE || fdt_check_header(user) || fdt_totalsize(user) > dtb_len) {
-			free(user);
-			berr(err, errlen, "%s: not a valid device tree blob of at most 64 KiB", cfg->dtb);
-			goto out;
-		}
-		memcpy(dtb, user, dtb_len);
-		free(user);
-	} else if (make_dtb(cfg, ipa_bits, initrd_ipa, initrd_len, dtb, err, errlen)) {
+	if (cfg->dtb[0] && load_dtb(cfg->dtb, dtb, &dtb_len, err, errlen))
 		goto out;
-	}
+	if (!cfg->dtb[0] && make_dtb(cfg, ipa_bits, initrd_ipa, initrd_len, dtb, err, errlen))
+		goto out;
 
 	struct rmmemu_vm_params vp = { .ipa_bits = ipa_bits, .nr_vcpus = cfg->vcpus, .uart_base = cfg->uart_base };
 	rc = rmmemu_vm_create(emu, &vp, &b->vm);
