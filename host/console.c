@@ -2,6 +2,7 @@
 #include "host/console.h"
 
 #include "host/token_tool.h"
+#include "rsi/rsi.h"   /* realm_smc keeps the RmiRecExit it produces (see realm_smc_exit) */
 
 #include <ctype.h>
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #define MAX_VARS   256
 #define MAX_TOKENS 32
+#define MAX_RUNS   64
 #define GRANULE    4096ULL
 
 struct var {
@@ -30,6 +32,10 @@ struct console {
 	bool have_last;
 	bool done;
 	const char *where;
+	/* The RecRun of each REC's last successful REC_ENTER from this console: where the realm-side
+	 * debug commands write the exits they produce. */
+	struct { uint64_t rec, run; } runs[MAX_RUNS];
+	unsigned nruns;
 };
 
 static const char *const help_text =
@@ -529,6 +535,91 @@ static int parse_status(struct console *c, const char *s, uint64_t *out)
 	return parse_value(c, s, out);
 }
 
+/* REC_ENTER(rec, run) succeeded: run holds rec's exit. run = 0: the REC was destroyed. */
+static void remember_run(struct console *c, uint64_t rec, uint64_t run)
+{
+	unsigned i = 0;
+	while (i < c->nruns && c->runs[i].rec != rec)
+		i++;
+	if (!run) {
+		if (i < c->nruns)
+			c->runs[i] = c->runs[--c->nruns];
+		return;
+	}
+	if (i == c->nruns) {
+		if (c->nruns == MAX_RUNS)
+			i = 0;   /* forget the oldest entry's REC */
+		else
+			c->nruns++;
+	}
+	c->runs[i].rec = rec;
+	c->runs[i].run = run;
+}
+
+static bool find_run(const struct console *c, uint64_t rec, uint64_t *run)
+{
+	for (unsigned i = 0; i < c->nruns; i++)
+		if (c->runs[i].rec == rec) {
+			*run = c->runs[i].run;
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Write an exit the realm-side commands produced into the REC's RecRun, as REC_ENTER writes it
+ * (rmi/rec_enter.c: the whole RmiRecExit). The GIC and timer fields are kept as the REC's last
+ * REC_ENTER wrote them: a realm SMC does not change that state. Prints where it went.
+ */
+static int write_exit(struct console *c, uint64_t rec, const struct rec_exit_image *x)
+{
+	uint64_t run;
+	if (!find_run(c, rec, &run)) {
+		if (!c->opts.quiet)
+			fprintf(c->out, "  (no RecRun known for this REC: no REC_ENTER of it succeeded from this console; "
+				"the exit is not written)\n");
+		return 0;
+	}
+	struct rec_exit_image img = *x, old;
+	const unsigned gic = RMI_REC_EXIT_GICV3_HCR - RMI_REC_EXIT_BASE;
+	const unsigned timers_end = RMI_REC_EXIT_CNTV_CVAL + 8 - RMI_REC_EXIT_BASE;
+	int rc = rmmemu_ns_read(c->emu, run + RMI_REC_EXIT_BASE, old.bytes, sizeof(old.bytes));
+	if (!rc) {
+		memcpy(&img.bytes[gic], &old.bytes[gic], timers_end - gic);
+		rc = rmmemu_ns_write(c->emu, run + RMI_REC_EXIT_BASE, img.bytes, sizeof(img.bytes));
+	}
+	if (rc)
+		return error(c, "writing the exit into RecRun 0x%llx: %s", (unsigned long long)run, mem_err(rc));
+	if (!c->opts.quiet)
+		fprintf(c->out, "  (exit written to RecRun 0x%llx)\n", (unsigned long long)run);
+	return 0;
+}
+
+/*
+ * rmmemu_debug_realm_smc (rmm/debug.c), keeping the RmiRecExit the call produces: that function
+ * reports only the exit reason, and the console writes the whole exit into the REC's RecRun.
+ */
+static int realm_smc_exit(struct console *c, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS],
+			  struct rec_exit_image *exit, int *reason)
+{
+	struct rmm *rmm = rmmemu_core(c->emu);
+	struct gref g;
+
+	memset(exit, 0, sizeof(*exit));
+	pthread_mutex_lock(&rmm->lock);
+	if (!granule_find_state(rmm, PA(rec_pa), GRANULE_STATE_REC, &g) || g.g->refcount != 0) {
+		pthread_mutex_unlock(&rmm->lock);
+		return RMMEMU_E_INVAL;
+	}
+	struct rec *rec = g.mem;
+	memcpy(rec->regs, x, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
+	bool exited = rsi_handle_smc(rmm, rec, exit);
+	memcpy(x, rec->regs, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
+	*reason = exited ? (int)rec_exit_get64(exit, RMI_REC_EXIT_REASON) : -1;
+	pthread_mutex_unlock(&rmm->lock);
+	return RMMEMU_OK;
+}
+
 static void print_call(struct console *c, uint64_t fid, const uint64_t a[6], unsigned nargs)
 {
 	char ret[64];
@@ -561,6 +652,8 @@ static int cmd_smc(struct console *c, uint64_t fid, int n, char **t)
 	rmmemu_smc(c->emu, fid, a, &c->last);
 	c->last_fid = fid;
 	c->have_last = true;
+	if (c->last.x[0] == RMI_SUCCESS && (fid == SMC_RMI_REC_ENTER || fid == SMC_RMI_REC_DESTROY))
+		remember_run(c, a[0], fid == SMC_RMI_REC_ENTER ? a[1] : 0);
 	for (unsigned i = 0; i < 5; i++) {
 		char v[4] = { 'x', (char)('0' + i), 0, 0 };
 		set_var(c, v, c->last.x[i]);
@@ -801,7 +894,8 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 				return -1;
 		}
 		uint64_t fid = x[0];
-		if (rmmemu_debug_realm_smc(c->emu, rec, x, &reason))
+		struct rec_exit_image exit;
+		if (realm_smc_exit(c, rec, x, &exit, &reason))
 			return error(c, "0x%llx is not a REC that can run now", (unsigned long long)rec);
 		for (unsigned i = 0; i < RMMEMU_REALM_SMC_REGS; i++) {
 			char name[4];
@@ -817,7 +911,7 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 				fprintf(c->out, "  [REC exit to host: %s]", rmmemu_exit_reason_name((unsigned)reason));
 			fputc('\n', c->out);
 		}
-		return 0;
+		return reason >= 0 ? write_exit(c, rec, &exit) : 0;
 	}
 	if (!strcmp(cmd, "token")) {
 		uint64_t rd;
