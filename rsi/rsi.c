@@ -19,6 +19,9 @@ enum rsi_walk realm_ipa_to_pa(struct rmm *rmm, const struct rec *rec, rmm_ipa_t 
 	struct s2tt_walk wi;
 	const struct rd *rd = rec_rd(rmm, rec);
 
+	/* An IPA outside the PAR has no RIPAS: callers treat it as EMPTY (the realm's error). */
+	r->ripas = RIPAS_EMPTY;
+	r->rtt_level = 0;
 	if (!granule_aligned(ipa.val) || !addr_in_par(rd, ipa.val))
 		return WALK_INVALID_PARAMS;
 	s2tt_walk(rmm, &rd->s2, ipa, S2TT_PAGE_LEVEL, &wi);
@@ -223,7 +226,7 @@ static void do_host_call(struct rmm *rmm, struct rec *rec, struct rec_exit_image
 		rec_exit_put64(exit, RMI_REC_EXIT_REASON, RMI_EXIT_HOST_CALL);
 		rec->host_call = true;
 		res->action = RSI_EXIT_TO_HOST;
-	} else {
+	} else if (enter_gprs) {
 		memcpy(hc + RSI_HOST_CALL_GPRS, enter_gprs, 8 * RSI_HOST_CALL_NR_GPRS);
 		rec->regs[0] = RSI_SUCCESS;
 	}
