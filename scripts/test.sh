@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: install what is missing, build (scripts/build.sh) and run the whole suite in the normal
-# build, gcc's ASan+UBSan build and clang's ASan+UBSan build, then the concurrency tests (RECs on
-# several threads, kicks, the watchdog) under ThreadSanitizer.
+# build, a Release build (what users build), gcc's ASan+UBSan build and clang's ASan+UBSan build,
+# then the concurrency tests (RECs on several threads, kicks, the watchdog) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -15,9 +15,9 @@ if ! command -v clang >/dev/null 2>&1 ||
     $SUDO apt-get install -y -qq --no-install-recommends clang libclang-rt-dev >/dev/null
 fi
 status=0
-for kind in release asan clang; do
+for kind in release release-ndebug asan clang; do
     bash scripts/build.sh "$kind"
-    case "$kind" in release) dir=build ;; *) dir=build-$kind ;; esac
+    case "$kind" in release) dir=build ;; release-ndebug) dir=build-release ;; *) dir=build-$kind ;; esac
     echo "=== tests ($kind) ==="
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" || status=1
