@@ -1,11 +1,18 @@
 /*
  * CCA attestation token decoding (JSON) and verification.
  *
- * Decoding is a small cursor decoder over the encoded bytes (no allocation): the input is first
- * checked to be well-formed CBOR with definite lengths and bounded nesting, then items are read
- * in place. (libcbor 0.8, used by attest/token.c to encode, cannot decode tags 6..20 — it refuses
- * the COSE_Sign1 tag 18 — so it is not used here.) The COSE Sig_structure is rebuilt here byte by
- * byte, independently of the encoder. Crypto (ES384 verify, hashes) comes from attest/keys.c.
+ * Decoding is a small cursor decoder over the encoded bytes: the input is first checked to be
+ * well-formed CBOR with definite lengths and bounded nesting, then items are read in place.
+ * (libcbor 0.8, used by attest/token.c to encode, cannot decode tags 6..20 — it refuses the
+ * COSE_Sign1 tag 18 — so it is not used here; bookworm packages no other C CBOR decoder, tinycbor
+ * is only in forky and sid.) The COSE Sig_structure is rebuilt here byte by byte, independently
+ * of the encoder. Crypto (ES384 verify, hashes) comes from attest/keys.c.
+ *
+ * Work is linear in the input (issue 11, finding 2): containers are only walked in order with a
+ * struct iter, never indexed (finding the i-th element rescanned the i - 1 before it), so a walk
+ * reads each head twice per enclosing level (at most WF_MAX_DEPTH + 1 levels), and verification
+ * walks each claims map once per claim it looks up; duplicate claim keys are found by sorting.
+ * The only allocation is that sort's arrays (linear in the map).
  */
 #include <errno.h>
 #include <math.h>
@@ -17,12 +24,21 @@
 #include "attest/keys.h"
 #include "attest/token.h"
 #include "host/token_tool.h"
+#include "host/token_tool_internal.h"
 
 #define WF_MAX_DEPTH   16
 #define READ_MAX_SIZE  (1024 * 1024)
 #define LEGACY_PLATFORM_PROFILE "http://arm.com/CCA-SSD/1.0.0"
 
 enum { MT_UINT = 0, MT_NEGINT, MT_BYTES, MT_TEXT, MT_ARRAY, MT_MAP, MT_TAG, MT_SIMPLE };
+
+/* Work done by this thread's decoding (token_tool_internal.h). */
+static _Thread_local uint64_t decode_steps;
+
+uint64_t token_decode_steps(void)
+{
+	return decode_steps;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Well-formedness: every item definite-length, within the buffer, nesting <= WF_MAX_DEPTH.   */
@@ -32,6 +48,7 @@ static bool wf_head(const uint8_t *b, size_t n, size_t *pos, unsigned *major, ui
 {
 	size_t extra;
 
+	decode_steps++;
 	if (*pos >= n)
 		return false;
 	*major = b[*pos] >> 5;
@@ -123,21 +140,35 @@ static bool decode_exact(const uint8_t *b, size_t n, struct item *it)
 	return item_at(b, n, it);
 }
 
-/* The i-th element of an array, or of the flattened key/value sequence of a map. */
-static bool child(const struct item *it, uint64_t i, struct item *out)
-{
-	const uint8_t *p = it->p + it->hlen, *end = it->p + it->len;
-	uint64_t count = it->major == MT_ARRAY ? it->val : it->major == MT_MAP ? 2 * it->val : 0;
+/*
+ * The elements of an array, or the keys and values of a map (key, value, key, ...), in order.
+ * Containers are walked only this way: each step reads the next item where the last one ended.
+ */
+struct iter {
+	const uint8_t *p, *end;
+	uint64_t left;
+};
 
-	if (i >= count)
+static void iter_init(struct iter *i, const struct item *it)
+{
+	i->p = it->p + it->hlen;
+	i->end = it->p + it->len;
+	i->left = it->major == MT_ARRAY ? it->val : it->major == MT_MAP ? 2 * it->val : 0;
+}
+
+static bool iter_next(struct iter *i, struct item *out)
+{
+	if (!i->left || !item_at(i->p, (size_t)(i->end - i->p), out))
 		return false;
-	for (uint64_t k = 0;; k++) {
-		if (!item_at(p, (size_t)(end - p), out))
-			return false;
-		if (k == i)
-			return true;
-		p += out->len;
-	}
+	i->p += out->len;
+	i->left--;
+	return true;
+}
+
+/* The next key and value of a map. */
+static bool iter_pair(struct iter *i, struct item *key, struct item *val)
+{
+	return iter_next(i, key) && iter_next(i, val);
 }
 
 static bool tag_content(const struct item *it, struct item *out)
@@ -190,14 +221,18 @@ static void text_copy(const struct item *it, char *buf, size_t cap)
 /* Value of integer key `key` in map (first occurrence). */
 static bool map_get(const struct item *map, int64_t key, struct item *val)
 {
-	struct item k;
+	struct iter i;
+	struct item k, v;
 	int64_t kv;
 
 	if (!map || map->major != MT_MAP)
 		return false;
-	for (size_t i = 0; i < map->val; i++)
-		if (child(map, 2 * i, &k) && get_int(&k, &kv) && kv == key)
-			return child(map, 2 * i + 1, val);
+	iter_init(&i, map);
+	while (iter_pair(&i, &k, &v))
+		if (get_int(&k, &kv) && kv == key) {
+			*val = v;
+			return true;
+		}
 	return false;
 }
 
@@ -232,6 +267,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 static const char *cose_parse(const uint8_t *raw, size_t len, struct cose *c)
 {
 	struct item root, arr, el;
+	struct iter i;
 
 	memset(c, 0, sizeof(*c));
 	if (!decode_exact(raw, len, &root))
@@ -240,13 +276,14 @@ static const char *cose_parse(const uint8_t *raw, size_t len, struct cose *c)
 		return "not a COSE_Sign1_Tagged (tag 18)";
 	if (!tag_content(&root, &arr) || arr.major != MT_ARRAY || arr.val != 4)
 		return "COSE_Sign1 is not an array of 4";
-	if (!child(&arr, 0, &el) || !get_bytes(&el, &c->prot_raw, &c->prot_len))
+	iter_init(&i, &arr);
+	if (!iter_next(&i, &el) || !get_bytes(&el, &c->prot_raw, &c->prot_len))
 		return "protected header is not a byte string";
-	if (!child(&arr, 1, &c->unprot) || c->unprot.major != MT_MAP)
+	if (!iter_next(&i, &c->unprot) || c->unprot.major != MT_MAP)
 		return "unprotected header is not a map";
-	if (!child(&arr, 2, &el) || !get_bytes(&el, &c->payload, &c->payload_len))
+	if (!iter_next(&i, &el) || !get_bytes(&el, &c->payload, &c->payload_len))
 		return "payload is not a byte string (detached payloads are not allowed)";
-	if (!child(&arr, 3, &el) || !get_bytes(&el, &c->sig, &c->sig_len))
+	if (!iter_next(&i, &el) || !get_bytes(&el, &c->sig, &c->sig_len))
 		return "signature is not a byte string";
 	if (c->prot_len) {
 		if (!decode_exact(c->prot_raw, c->prot_len, &c->prot) || c->prot.major != MT_MAP)
@@ -263,6 +300,7 @@ static const char *cose_parse(const uint8_t *raw, size_t len, struct cose *c)
 static int token_parse(const uint8_t *tok, size_t len, struct token *t, char *err, size_t errlen)
 {
 	struct item top, map, k, v;
+	struct iter it;
 	const uint8_t *plat = NULL, *realm = NULL;
 	size_t plat_len = 0, realm_len = 0;
 	const char *why;
@@ -281,11 +319,12 @@ static int token_parse(const uint8_t *tok, size_t len, struct token *t, char *er
 		set_err(err, errlen, "token collection is not a map");
 		return -1;
 	}
+	iter_init(&it, &map);
 	for (size_t i = 0; i < map.val; i++) {
 		const uint8_t *p;
 		size_t n;
 
-		if (!child(&map, 2 * i, &k) || !child(&map, 2 * i + 1, &v) || !get_int(&k, &key) ||
+		if (!iter_pair(&it, &k, &v) || !get_int(&k, &key) ||
 		    (key != CCA_PLATFORM_TOKEN_LABEL && key != CCA_REALM_DELEGATED_TOKEN_LABEL)) {
 			set_err(err, errlen, "token collection has an unknown key");
 			return -1;
@@ -546,6 +585,7 @@ static void json_simple(FILE *out, const struct item *it)
 static void json_item(FILE *out, const struct item *it, const struct name *names, unsigned level)
 {
 	struct item a, b;
+	struct iter i;
 	const uint8_t *bp = NULL;
 	const char *s = NULL;
 	size_t n = 0;
@@ -571,8 +611,9 @@ static void json_item(FILE *out, const struct item *it, const struct name *names
 		break;
 	case MT_ARRAY:
 		fputs("[", out);
-		for (size_t i = 0; i < it->val && child(it, i, &a); i++) {
-			fputs(i ? ",\n" : "\n", out);
+		iter_init(&i, it);
+		for (bool first = true; iter_next(&i, &a); first = false) {
+			fputs(first ? "\n" : ",\n", out);
 			json_indent(out, level + 1);
 			json_item(out, &a, names, level + 1);
 		}
@@ -584,10 +625,11 @@ static void json_item(FILE *out, const struct item *it, const struct name *names
 		break;
 	case MT_MAP:
 		fputs("{", out);
-		for (size_t i = 0; i < it->val && child(it, 2 * i, &a) && child(it, 2 * i + 1, &b); i++) {
+		iter_init(&i, it);
+		for (bool first = true; iter_pair(&i, &a, &b); first = false) {
 			bool sw = names == platform_names && get_int(&a, &v) && v == CCA_PLATFORM_SW_COMPONENTS;
 
-			fputs(i ? ",\n" : "\n", out);
+			fputs(first ? "\n" : ",\n", out);
 			json_indent(out, level + 1);
 			json_key(out, &a, names);
 			fputs(": ", out);
@@ -774,24 +816,73 @@ static bool check_text(struct vctx *v, const struct item *claims, int64_t key, c
 	return true;
 }
 
-/* Every key of the claims map is present once; unknown claims are reported (EAT: ignored). */
+/* An integer claim key and its place in the claims map. */
+struct key_pos {
+	int64_t key;
+	size_t pos;
+};
+
+static int key_pos_cmp(const void *a, const void *b)
+{
+	const struct key_pos *x = a, *y = b;
+
+	decode_steps++;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/*
+ * Every key of the claims map is present once; unknown claims are reported (EAT: ignored).
+ * Repeated keys are found by sorting the integer keys with their positions (n log n; comparing
+ * each key with every later one made large maps cubic). A repeated key is reported once, at its
+ * first occurrence, in map order as before.
+ */
 static void check_keys(struct vctx *v, const struct item *claims, const struct name *names,
 		       const char *what)
 {
+	struct key_pos *keys;
+	size_t *times;      /* times[i]: occurrences of the key at i if i is its first of several */
+	size_t nkeys = 0, npairs = (size_t)claims->val, i, j;
+	struct iter it;
 	struct item a, b;
-	int64_t k, k2;
+	int64_t k;
 
-	for (size_t i = 0; i < claims->val && child(claims, 2 * i, &a); i++) {
+	/* npairs <= half the map's bytes (checked by wf_item): both arrays are linear in the input. */
+	keys = calloc(npairs ? npairs : 1, sizeof(*keys));
+	times = calloc(npairs ? npairs : 1, sizeof(*times));
+	if (!keys || !times) {
+		vlog(v, false, "%s: out of memory checking the claim keys", what);
+		goto out;
+	}
+	iter_init(&it, claims);
+	for (i = 0; i < npairs && iter_pair(&it, &a, &b); i++)
+		if (get_int(&a, &k))
+			keys[nkeys++] = (struct key_pos){ k, i };
+	qsort(keys, nkeys, sizeof(*keys), key_pos_cmp);
+	for (i = 0; i < nkeys; i = j) {
+		for (j = i + 1; j < nkeys && keys[j].key == keys[i].key; j++)
+			;
+		if (j - i > 1)
+			times[keys[i].pos] = j - i;
+	}
+
+	iter_init(&it, claims);
+	for (i = 0; i < npairs && iter_pair(&it, &a, &b); i++) {
 		if (!get_int(&a, &k)) {
 			vnote(v, "%s: claim with a non-integer key ignored", what);
 			continue;
 		}
-		for (size_t j = i + 1; j < claims->val && child(claims, 2 * j, &b); j++)
-			if (get_int(&b, &k2) && k2 == k)
-				vlog(v, false, "%s: claim %lld appears twice", what, (long long)k);
+		if (times[i] == 2)
+			vlog(v, false, "%s: claim %lld appears twice", what, (long long)k);
+		else if (times[i])
+			vlog(v, false, "%s: claim %lld appears %zu times", what, (long long)k, times[i]);
 		if (!name_of(names, k))
 			vnote(v, "%s: unknown claim %lld ignored", what, (long long)k);
 	}
+out:
+	free(keys);
+	free(times);
 }
 
 /* Protected header {1: -35}; returns true if the algorithm is ES384. */
@@ -937,9 +1028,11 @@ static void verify_realm(struct vctx *v, const struct cose *c, const uint8_t **r
 	} else {
 		bool ok = true;
 		const uint8_t *p;
+		struct iter it;
 
+		iter_init(&it, &rems);
 		for (unsigned i = 0; i < CCA_REALM_NUM_REMS; i++)
-			if (!child(&rems, i, &el) || !get_bytes(&el, &p, &n) ||
+			if (!iter_next(&it, &el) || !get_bytes(&el, &p, &n) ||
 			    (msize ? n != msize : !is_hash_size(n)))
 				ok = false;
 		if (msize)
@@ -977,6 +1070,7 @@ static bool lifecycle_ok(int64_t lc)
 static void verify_sw_components(struct vctx *v, const struct item *cl)
 {
 	struct item sw, comp, a, b;
+	struct iter sw_it, comp_it;
 	size_t bad = 0, n;
 
 	if (!map_get(cl, CCA_PLATFORM_SW_COMPONENTS, &sw)) {
@@ -987,7 +1081,8 @@ static void verify_sw_components(struct vctx *v, const struct item *cl)
 		vlog(v, false, "cca-platform-sw-components (2399): not a non-empty array");
 		return;
 	}
-	for (size_t i = 0; i < sw.val && child(&sw, i, &comp); i++) {
+	iter_init(&sw_it, &sw);
+	for (size_t i = 0; i < sw.val && iter_next(&sw_it, &comp); i++) {
 		const uint8_t *p;
 		int64_t k;
 
@@ -1004,7 +1099,8 @@ static void verify_sw_components(struct vctx *v, const struct item *cl)
 			bad++;
 			continue;
 		}
-		for (size_t j = 0; j < comp.val && child(&comp, 2 * j, &a) && child(&comp, 2 * j + 1, &b); j++) {
+		iter_init(&comp_it, &comp);
+		while (iter_pair(&comp_it, &a, &b)) {
 			if (!get_int(&a, &k) || !name_of(sw_names, k)) {
 				vlog(v, false, "cca-platform-sw-components[%zu]: unknown key", i);
 				bad++;
