@@ -17,6 +17,7 @@ check "REM0 extended" 'grep -q "^  REM0: 1421047a2f9d5139f0180cd55ee4fc5c24d3eba
 check "token handed over and verified" 'grep -q "token verified" "$tmp/out" && grep -q "\"cca-realm-initial-measurement\": \"$realm_rim\"" "$tmp/out"'
 check "everything torn down" 'grep -q "torn down: 524288 of 524288 granules UNDELEGATED" "$tmp/out"'
 "$bin" >"$tmp/out2" 2>&1; rc=$?
-check "no arguments = run" '[ $rc -eq 0 ] && diff -q "$tmp/out" "$tmp/out2" >/dev/null'
+# The same output but for the run's exit counts: a busy host may preempt the realm (an IRQ exit).
+check "no arguments = run" '[ $rc -eq 0 ] && diff -q <(grep -v "REC entries" "$tmp/out") <(grep -v "REC entries" "$tmp/out2") >/dev/null'
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
