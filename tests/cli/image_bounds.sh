@@ -14,7 +14,9 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 
 vg=()
-if command -v valgrind >/dev/null && ! ldd "$bin" 2>/dev/null | grep -q libasan; then
+# gcc links ASan as libasan.so, clang links it in statically: look for its symbol either way.
+if command -v valgrind >/dev/null && ! ldd "$bin" 2>/dev/null | grep -q libasan &&
+   ! nm "$bin" 2>/dev/null | grep -q ' __asan_init'; then
 	vg=(valgrind --error-exitcode=99 -q)
 fi
 
