@@ -2,7 +2,7 @@
 #include "host/console.h"
 
 #include "host/token_tool.h"
-#include "rsi/rsi.h"   /* realm_smc keeps the RmiRecExit it produces (see realm_smc_exit) */
+#include "rmm/vcpu_ops.h"   /* rmm_debug_realm_smc: realm_smc keeps the RmiRecExit it produces */
 
 #include <ctype.h>
 #include <errno.h>
@@ -595,31 +595,6 @@ static int write_exit(struct console *c, uint64_t rec, const struct rec_exit_ima
 	return 0;
 }
 
-/*
- * rmmemu_debug_realm_smc (rmm/debug.c), keeping the RmiRecExit the call produces: that function
- * reports only the exit reason, and the console writes the whole exit into the REC's RecRun.
- */
-static int realm_smc_exit(struct console *c, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS],
-			  struct rec_exit_image *exit, int *reason)
-{
-	struct rmm *rmm = rmmemu_core(c->emu);
-	struct gref g;
-
-	memset(exit, 0, sizeof(*exit));
-	pthread_mutex_lock(&rmm->lock);
-	if (!granule_find_state(rmm, PA(rec_pa), GRANULE_STATE_REC, &g) || g.g->refcount != 0) {
-		pthread_mutex_unlock(&rmm->lock);
-		return RMMEMU_E_INVAL;
-	}
-	struct rec *rec = g.mem;
-	memcpy(rec->regs, x, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
-	bool exited = rsi_handle_smc(rmm, rec, exit);
-	memcpy(x, rec->regs, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
-	*reason = exited ? (int)rec_exit_get64(exit, RMI_REC_EXIT_REASON) : -1;
-	pthread_mutex_unlock(&rmm->lock);
-	return RMMEMU_OK;
-}
-
 static void print_call(struct console *c, uint64_t fid, const uint64_t a[6], unsigned nargs)
 {
 	char ret[64];
@@ -895,7 +870,7 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 		}
 		uint64_t fid = x[0];
 		struct rec_exit_image exit;
-		if (realm_smc_exit(c, rec, x, &exit, &reason))
+		if (rmm_debug_realm_smc(rmmemu_core(c->emu), rec, x, &exit, &reason))
 			return error(c, "0x%llx is not a REC that can run now", (unsigned long long)rec);
 		for (unsigned i = 0; i < RMMEMU_REALM_SMC_REGS; i++) {
 			char name[4];

@@ -23,25 +23,30 @@ int rmmemu_debug_measurement(struct rmmemu *emu, uint64_t rd_pa, unsigned slot, 
 	return rc;
 }
 
-int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS], int *exit_reason)
+int rmm_debug_realm_smc(struct rmm *rmm, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS],
+			struct rec_exit_image *exit, int *exit_reason)
 {
-	struct rmm *rmm = rmmemu_core(emu);
 	struct gref g;
-	struct rec_exit_image exit;
 
+	memset(exit, 0, sizeof(*exit));
 	pthread_mutex_lock(&rmm->lock);
 	if (!granule_find_state(rmm, PA(rec_pa), GRANULE_STATE_REC, &g) || g.g->refcount != 0) {
 		pthread_mutex_unlock(&rmm->lock);
 		return RMMEMU_E_INVAL;
 	}
 	struct rec *rec = g.mem;
-	memset(&exit, 0, sizeof(exit));
 	memcpy(rec->regs, x, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
-	bool exited = rsi_handle_smc(rmm, rec, &exit);
+	bool exited = rsi_handle_smc(rmm, rec, exit);
 	memcpy(x, rec->regs, RMMEMU_REALM_SMC_REGS * sizeof(x[0]));
-	*exit_reason = exited ? (int)rec_exit_get64(&exit, RMI_REC_EXIT_REASON) : -1;
+	*exit_reason = exited ? (int)rec_exit_get64(exit, RMI_REC_EXIT_REASON) : -1;
 	pthread_mutex_unlock(&rmm->lock);
 	return RMMEMU_OK;
+}
+
+int rmmemu_debug_realm_smc(struct rmmemu *emu, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS], int *exit_reason)
+{
+	struct rec_exit_image exit;
+	return rmm_debug_realm_smc(rmmemu_core(emu), rec_pa, x, &exit, exit_reason);
 }
 
 int rmmemu_debug_realm_read(struct rmmemu *emu, uint64_t rd_pa, uint64_t ipa, void *buf, size_t len)

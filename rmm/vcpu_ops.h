@@ -47,4 +47,9 @@ struct rmm_vcpu_ops {
 
 void rmm_set_vcpu_ops(struct rmm *rmm, const struct rmm_vcpu_ops *ops, void *ctx);
 
+/* rmmemu_debug_realm_smc keeping the RmiRecExit the call produces (zeroed if it produced none), for
+ * the console, which writes it into the REC's RecRun (rmm/debug.c). */
+int rmm_debug_realm_smc(struct rmm *rmm, uint64_t rec_pa, uint64_t x[RMMEMU_REALM_SMC_REGS],
+			struct rec_exit_image *exit, int *exit_reason);
+
 #endif
