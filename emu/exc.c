@@ -56,14 +56,9 @@ void emu_inject_sync(struct emu_vcpu *v, uint64_t esr, uint64_t far, bool far_va
 
 void emu_inject_sea(struct emu_vcpu *v, uint64_t esr_el2, uint64_t far, uint64_t pc)
 {
-	/* TF-RMM calc_esr_idabort: keep the ISS except EC, FSC, FnV, S1PTW; EC for the current EL. */
+	/* TF-RMM inject_sync_idabort: the syndrome is the RMM's rule (rmm/abort.c). */
 	uint64_t pstate = emu_reg_read(v->uc, UC_ARM64_REG_PSTATE);
-	uint64_t ec = ESR_EC(esr_el2);
-	uint64_t esr = esr_el2 & ~(ESR_EC_MASK | ESR_FSC_MASK | ESR_FNV | ESR_S1PTW);
-	if (PSR_EL(pstate) != 0)
-		ec += 1;
-	esr |= (ec << ESR_EC_SHIFT) | FSC_SEA | ESR_EA;
-	emu_inject_sync(v, esr, far, true, pc);
+	emu_inject_sync(v, rmm_sea_esr_el1(esr_el2, PSR_EL(pstate) == 0), far, true, pc);
 }
 
 void emu_inject_undef(struct emu_vcpu *v, uint64_t pc)

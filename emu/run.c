@@ -114,37 +114,28 @@ static bool read_insn(struct emu_vcpu *v, uint64_t va, uint32_t *insn)
 static void stage2_data_abort(struct emu_vcpu *v, uint64_t esr, uint64_t far, uint64_t pc)
 {
 	uint64_t hpfar = emu_cp_read(v->uc, 3, 4, 6, 0, 4);
-	uint64_t fipa = (hpfar & HPFAR_FIPA_MASK) << 8;
-	uint64_t ipa_size = 1ULL << v->m->ipa_bits, par_size = ipa_size >> 1;
 
-	if (fsc_is_sea(esr)) {
-		exit_sync(v, esr & ESR_NONEMULATED_ABORT_MASK, 0, 0, esr, far, hpfar);
-		return;
-	}
-	if (fipa >= ipa_size || ipa_is_empty(v, fipa)) {
+	emu_hook_lock(v);       /* the RTTs may be changed by RMI calls from other threads */
+	enum rmm_dabort_kind kind = rmm_dabort_classify(v->rmm, v->rec, esr, hpfar);
+	emu_hook_unlock(v);
+	if (kind == RMM_DABORT_INJECT_SEA) {
 		emu_inject_sea(v, esr, far, pc);
 		return;
 	}
-	if (fipa < par_size) {
-		/* Protected IPA, RIPAS RAM or DESTROYED, no valid mapping: the host must act. */
-		exit_sync(v, esr & ESR_NONEMULATED_ABORT_MASK, 0, hpfar, esr, far, hpfar);
-		return;
+	uint64_t xt = 0;
+	if (kind == RMM_DABORT_UNPROTECTED) {
+		/* QEMU 5.0 sets ISV for loads/stores with writeback; the architecture does not (ISV=0
+		 * there): not emulatable. */
+		uint32_t insn;
+		if ((esr & ESR_ISV) && read_insn(v, pc, &insn) && (insn & 0x3B200400U) == 0x38000400U)
+			esr &= ~(ESR_ISV | ESR_SAS_MASK | ESR_SSE | ESR_SRT_MASK | ESR_SF | ESR_AR);
+		if ((esr & ESR_ISV) && (esr & ESR_WNR))
+			xt = emu_read_gpr(v->uc, (unsigned)((esr & ESR_SRT_MASK) >> ESR_SRT_SHIFT));
 	}
-	/* Unprotected IPA: emulatable MMIO when the syndrome is valid. QEMU 5.0 sets ISV for
-	 * loads/stores with writeback; the architecture does not (ISV=0 there). */
-	uint32_t insn;
-	if ((esr & ESR_ISV) && read_insn(v, pc, &insn) && (insn & 0x3B200400U) == 0x38000400U)
-		esr &= ~(ESR_ISV | ESR_SAS_MASK | ESR_SSE | ESR_SRT_MASK | ESR_SF | ESR_AR);
-	uint64_t write_val = 0;
-	if ((esr & ESR_ISV) && (esr & ESR_WNR)) {
-		unsigned rt = (unsigned)((esr & ESR_SRT_MASK) >> ESR_SRT_SHIFT);
-		unsigned bytes = 1U << ((esr & ESR_SAS_MASK) >> ESR_SAS_SHIFT);
-		uint64_t mask = bytes == 8 ? ~0ULL : (1ULL << (bytes * 8)) - 1;
-		if (rt != 31)
-			write_val = emu_read_gpr(v->uc, rt) & mask;
-	}
-	rec_exit_put64(v->exit, RMI_REC_EXIT_GPRS, write_val);
-	exit_sync(v, esr & ESR_EMULATED_ABORT_MASK, far & GRANULE_MASK, hpfar, esr, far, hpfar);
+	rmm_dabort_exit(v->rec, kind, esr, far, hpfar, xt, v->exit);
+	v->last_abort_esr = esr;
+	v->last_abort_far = far;
+	emu_request_exit(v);
 }
 
 static void stage2_insn_abort(struct emu_vcpu *v, uint64_t esr, uint64_t far, uint64_t pc)
