@@ -2,7 +2,8 @@
 #include "host/console.h"
 
 #include "host/token_tool.h"
-#include "rmm/vcpu_ops.h"   /* rmm_debug_realm_smc: realm_smc keeps the RmiRecExit it produces */
+#include "rmm/esr.h"
+#include "rmm/vcpu_ops.h"   /* rmm_debug_realm_smc / _realm_access / _rec_regs: the realm-side commands */
 
 #include <ctype.h>
 #include <errno.h>
@@ -69,6 +70,12 @@ static const char *const help_text =
 	"debug (acting as the realm; no real host can do this):\n"
 	"rim RD, measurement RD SLOT         print the RIM / REM (slot 1..4 = REM0..3)\n"
 	"realm_smc REC FID|NAME [X1..X11]    the REC issues an SMC (RSI_*, PSCI_*): results in $r0..$r11\n"
+	"realm_access REC IPA read|write SIZE [VALUE] [rt=N]\n"
+	"                                    the REC loads/stores SIZE (1,2,4,8) bytes at IPA (stage 1 off) with\n"
+	"                                    register Xrt (default X0): done through stage 2 (read -> $val), or\n"
+	"                                    the RMM's REC exit for the stage-2 fault, or an SEA (RIPAS EMPTY)\n"
+	"realm_regs REC                      the REC's PC, PSTATE, ESR/FAR/ELR/SPSR/VBAR_EL1, X0..X30\n"
+	"                                    (-> $pc, $pstate, $esr_el1, ..., $r0..$r30)\n"
 	"realm_read RD IPA LEN               dump realm memory mapped at a protected IPA\n"
 	"token RD IPA LEN [FILE]             decode (JSON) and verify a CCA token in realm memory; save it\n"
 	"help, quit                          \n";
@@ -659,6 +666,143 @@ static int cmd_expect(struct console *c, int n, char **t)
 	return 0;
 }
 
+/* "LDR W0", "STRB W3", "LDR XZR": the instruction realm_access plays. */
+static void access_insn(char *buf, size_t len, bool write, unsigned size, unsigned rt)
+{
+	const char *sfx = size == 1 ? "B" : size == 2 ? "H" : "";
+	char reg[8];
+	if (rt == 31)
+		snprintf(reg, sizeof(reg), "%s", size == 8 ? "XZR" : "WZR");
+	else
+		snprintf(reg, sizeof(reg), "%c%u", size == 8 ? 'X' : 'W', rt);
+	snprintf(buf, len, "%s%s %s", write ? "STR" : "LDR", sfx, reg);
+}
+
+static int cmd_realm_access(struct console *c, int n, char **t)
+{
+	struct rmm_debug_access a = { 0 };
+	uint64_t rec, size, v;
+	int nargs = n;
+	if (n > 1 && !strncmp(t[n - 1], "rt=", 3)) {
+		if (parse_value(c, t[n - 1] + 3, &v))
+			return -1;
+		if (v > 31)
+			return error(c, "realm_access: rt=%llu: registers are 0..31 (31 = XZR/WZR)", (unsigned long long)v);
+		a.rt = (unsigned)v;
+		nargs--;
+	}
+	if (nargs < 5 || nargs > 6 || (strcmp(t[3], "read") && strcmp(t[3], "write")))
+		return error(c, "usage: realm_access REC IPA read|write SIZE [VALUE] [rt=N]");
+	if (parse_value(c, t[1], &rec) || parse_value(c, t[2], &a.ipa) || parse_value(c, t[4], &size))
+		return -1;
+	a.write = t[3][0] == 'w';
+	if (size != 1 && size != 2 && size != 4 && size != 8)
+		return error(c, "realm_access: SIZE must be 1, 2, 4 or 8 (got %llu)", (unsigned long long)size);
+	a.size = (unsigned)size;
+	if (a.write != (nargs == 6))
+		return error(c, a.write ? "realm_access: a write needs a VALUE" : "realm_access: a read takes no VALUE");
+	if (a.write) {
+		if (parse_value(c, t[5], &a.value))
+			return -1;
+		if (size < 8 && (a.value >> (size * 8)))
+			return error(c, "realm_access: value 0x%llx does not fit in %llu byte(s)",
+				     (unsigned long long)a.value, (unsigned long long)size);
+		if (a.rt == 31 && a.value)
+			return error(c, "realm_access: a store of %s writes 0", size == 8 ? "XZR" : "WZR");
+	}
+
+	char insn[24];
+	access_insn(insn, sizeof(insn), a.write, a.size, a.rt);
+	struct rec_exit_image exit;
+	int rc = rmm_debug_realm_access(rmmemu_core(c->emu), rec, &a, &exit);
+	switch (rc) {
+	case RMM_ACCESS_OK:
+		break;
+	case RMM_ACCESS_E_NOT_RUNNABLE:
+		return error(c, "REC 0x%llx cannot run: REC_ENTER would refuse it (realm not active, REC not runnable, "
+			     "or a PSCI request pending)", (unsigned long long)rec);
+	case RMM_ACCESS_E_EXITED:
+		return error(c, "REC 0x%llx has exited to the host with a synchronous exception that no REC_ENTER "
+			     "has resumed yet: REC_ENTER it first", (unsigned long long)rec);
+	case RMM_ACCESS_E_IPA_RANGE:
+		return error(c, "IPA 0x%llx is outside the realm's IPA space", (unsigned long long)a.ipa);
+	case RMM_ACCESS_E_ALIGN:
+		return error(c, "IPA 0x%llx is not aligned to %llu bytes (with its stage-1 MMU off the realm would "
+			     "take an alignment fault at EL1)", (unsigned long long)a.ipa, (unsigned long long)size);
+	case RMM_ACCESS_E_GPF:
+		return error(c, "unprotected IPA 0x%llx maps PA 0x%llx, which is not non-secure DRAM: the access "
+			     "would take a granule protection fault (not modelled)", (unsigned long long)a.ipa,
+			     (unsigned long long)a.pa);
+	default:
+		return error(c, "0x%llx is not a REC that can run now", (unsigned long long)rec);
+	}
+
+	bool quiet = c->opts.quiet;
+	if (a.outcome == RMM_ACCESS_DONE) {
+		if (!a.write)
+			set_var(c, "val", a.value);
+		if (!quiet)
+			fprintf(c->out, "realm: %s, [0x%llx] -> %s 0x%llx (%s PA 0x%llx)\n", insn, (unsigned long long)a.ipa,
+				a.write ? "wrote" : "read", (unsigned long long)a.value, a.ns ? "non-secure" : "DATA",
+				(unsigned long long)a.pa);
+		return 0;
+	}
+	if (a.outcome == RMM_ACCESS_SEA) {
+		struct rmm_debug_rec_state st;
+		rmm_debug_rec_state(rmmemu_core(c->emu), rec, &st);
+		if (!quiet)
+			fprintf(c->out, "realm: %s, [0x%llx] -> stage-2 fault at RIPAS EMPTY: the RMM injects a synchronous "
+				"external abort, no REC exit (ESR_EL1=0x%llx FAR_EL1=0x%llx ELR_EL1=0x%llx, PC=0x%llx)\n",
+				insn, (unsigned long long)a.ipa, (unsigned long long)st.esr_el1,
+				(unsigned long long)st.far_el1, (unsigned long long)st.elr_el1, (unsigned long long)st.pc);
+		return 0;
+	}
+	uint64_t esr, far, hpfar, gpr0;
+	memcpy(&esr, &exit.bytes[RMI_REC_EXIT_ESR - RMI_REC_EXIT_BASE], 8);
+	memcpy(&far, &exit.bytes[RMI_REC_EXIT_FAR - RMI_REC_EXIT_BASE], 8);
+	memcpy(&hpfar, &exit.bytes[RMI_REC_EXIT_HPFAR - RMI_REC_EXIT_BASE], 8);
+	memcpy(&gpr0, &exit.bytes[RMI_REC_EXIT_GPRS - RMI_REC_EXIT_BASE], 8);
+	if (!quiet) {
+		fprintf(c->out, "realm: %s, [0x%llx] -> stage-2 fault  [REC exit to host: RMI_EXIT_SYNC esr=0x%llx "
+			"far=0x%llx hpfar=0x%llx", insn, (unsigned long long)a.ipa, (unsigned long long)esr,
+			(unsigned long long)far, (unsigned long long)hpfar);
+		if (a.write && (esr & ESR_ISV))
+			fprintf(c->out, " gprs[0]=0x%llx", (unsigned long long)gpr0);
+		fprintf(c->out, "]\n");
+	}
+	return write_exit(c, rec, &exit);
+}
+
+static int cmd_realm_regs(struct console *c, int n, char **t)
+{
+	struct rmm_debug_rec_state st;
+	uint64_t rec;
+	if (n != 2 || parse_value(c, t[1], &rec))
+		return error(c, "usage: realm_regs REC");
+	if (rmm_debug_rec_state(rmmemu_core(c->emu), rec, &st))
+		return error(c, "0x%llx is not a REC that can run now", (unsigned long long)rec);
+	const struct { const char *name; uint64_t v; } named[] = {
+		{ "pc", st.pc }, { "pstate", st.pstate }, { "esr_el1", st.esr_el1 }, { "far_el1", st.far_el1 },
+		{ "elr_el1", st.elr_el1 }, { "spsr_el1", st.spsr_el1 }, { "vbar_el1", st.vbar_el1 },
+	};
+	for (unsigned i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		set_var(c, named[i].name, named[i].v);
+	for (unsigned i = 0; i < 31; i++) {
+		char name[4];
+		snprintf(name, sizeof(name), "r%u", i);
+		set_var(c, name, st.regs[i]);
+	}
+	if (c->opts.quiet)
+		return 0;
+	for (unsigned i = 0; i < sizeof(named) / sizeof(named[0]); i++)
+		fprintf(c->out, "%s%s=0x%llx", i ? " " : "  ", named[i].name, (unsigned long long)named[i].v);
+	fputc('\n', c->out);
+	for (unsigned i = 0; i < 31; i++)
+		fprintf(c->out, "%sx%u=0x%llx%s", i % 4 ? " " : "  ", i, (unsigned long long)st.regs[i],
+			(i % 4 == 3 || i == 30) ? "\n" : "");
+	return 0;
+}
+
 static int console_exec_tokens(struct console *c, int n, char **t)
 {
 	uint64_t v, pa, len;
@@ -888,6 +1032,10 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 		}
 		return reason >= 0 ? write_exit(c, rec, &exit) : 0;
 	}
+	if (!strcmp(cmd, "realm_access"))
+		return cmd_realm_access(c, n, t);
+	if (!strcmp(cmd, "realm_regs"))
+		return cmd_realm_regs(c, n, t);
 	if (!strcmp(cmd, "token")) {
 		uint64_t rd;
 		if ((n != 4 && n != 5) || parse_value(c, t[1], &rd) || parse_value(c, t[2], &pa) ||

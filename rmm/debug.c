@@ -133,6 +133,7 @@ static int realm_access(struct rmm *rmm, struct rec *rec, struct rmm_debug_acces
 	if (prot ? s2tte_is_assigned_ram(e, level) : s2tte_is_assigned_ns(e, level)) {
 		uint64_t pa = s2tte_pa(e, level).val + (a->ipa & (s2tte_map_size(level) - 1));
 		uint8_t *mem = access_target(rmm, pa, !prot);
+		a->pa = pa;
 		if (!mem)
 			return RMM_ACCESS_E_GPF;
 		uint64_t v = 0;
@@ -147,7 +148,6 @@ static int realm_access(struct rmm *rmm, struct rec *rec, struct rmm_debug_acces
 				rec->regs[a->rt] = v;
 		}
 		a->value = v;
-		a->pa = pa;
 		a->ns = !prot;
 		a->outcome = RMM_ACCESS_DONE;
 		rec->pc += 4;
@@ -187,14 +187,19 @@ int rmm_debug_realm_access(struct rmm *rmm, uint64_t rec_pa, struct rmm_debug_ac
 	return rc;
 }
 
-int rmm_debug_rec_regs(struct rmm *rmm, uint64_t rec_pa, uint64_t regs[31], uint64_t *pc, uint64_t *pstate)
+int rmm_debug_rec_state(struct rmm *rmm, uint64_t rec_pa, struct rmm_debug_rec_state *st)
 {
 	pthread_mutex_lock(&rmm->lock);
-	struct rec *rec = idle_rec(rmm, rec_pa);
+	const struct rec *rec = idle_rec(rmm, rec_pa);
 	if (rec) {
-		memcpy(regs, rec->regs, sizeof(rec->regs));
-		*pc = rec->pc;
-		*pstate = rec->pstate;
+		memcpy(st->regs, rec->regs, sizeof(st->regs));
+		st->pc = rec->pc;
+		st->pstate = rec->pstate;
+		st->esr_el1 = rec->sysregs.esr_el1;
+		st->far_el1 = rec->sysregs.far_el1;
+		st->elr_el1 = rec->sysregs.elr_el1;
+		st->spsr_el1 = rec->sysregs.spsr_el1;
+		st->vbar_el1 = rec->sysregs.vbar_el1;
 	}
 	pthread_mutex_unlock(&rmm->lock);
 	return rec ? RMMEMU_OK : RMMEMU_E_INVAL;

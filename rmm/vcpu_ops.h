@@ -101,7 +101,11 @@ enum rmm_debug_access_err {
 	RMM_ACCESS_E_GPF,           /* the unprotected IPA maps a PA outside non-secure DRAM */
 };
 int rmm_debug_realm_access(struct rmm *rmm, uint64_t rec_pa, struct rmm_debug_access *a, struct rec_exit_image *exit);
-/* The REC's general-purpose registers, PC and PSTATE (saved state); RMMEMU_E_INVAL if not a REC. */
-int rmm_debug_rec_regs(struct rmm *rmm, uint64_t rec_pa, uint64_t regs[31], uint64_t *pc, uint64_t *pstate);
+/* A REC's saved state as the console shows it; RMMEMU_E_INVAL if rec_pa is not a REC not in use. */
+struct rmm_debug_rec_state {
+	uint64_t regs[31], pc, pstate;
+	uint64_t esr_el1, far_el1, elr_el1, spsr_el1, vbar_el1;
+};
+int rmm_debug_rec_state(struct rmm *rmm, uint64_t rec_pa, struct rmm_debug_rec_state *st);
 
 #endif
