@@ -1041,6 +1041,8 @@ static int console_exec_tokens(struct console *c, int n, char **t)
 		if ((n != 4 && n != 5) || parse_value(c, t[1], &rd) || parse_value(c, t[2], &pa) ||
 		    parse_value(c, t[3], &len) || len == 0 || len > 65536)
 			return error(c, "usage: token RD IPA LEN [FILE]");
+		if (n == 5 && c->opts.no_file_writes)
+			return error(c, "token: writing files is disabled here");
 		uint8_t *buf = malloc(len);
 		char e[256];
 		if (!buf)

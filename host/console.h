@@ -14,6 +14,7 @@ struct console_opts {
 	bool echo_input;        /* print each command before its result (scripts) */
 	bool stop_on_error;     /* stop at the first failed `expect` or bad line */
 	bool quiet;             /* only print `echo` lines and failures */
+	bool no_file_writes;    /* refuse commands that write files (`token ... FILE`): fuzzing */
 };
 
 struct console;

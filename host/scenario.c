@@ -20,6 +20,8 @@ struct scen {
 	const char *file;
 	FILE *out;
 	bool verbose;
+	bool no_file_writes;
+	const struct rmmemu_platform_config *platform;
 	yaml_document_t doc;
 	struct rmmemu_platform_config cfg;
 	struct console *con;
@@ -283,7 +285,10 @@ static int run_doc(struct scen *s)
 		serr(s, root, "'scenario' (a title) and 'steps' (a list) are required");
 		return -1;
 	}
-	rmmemu_platform_default(&s->cfg);
+	if (s->platform)
+		s->cfg = *s->platform;
+	else
+		rmmemu_platform_default(&s->cfg);
 	if (platform && parse_platform(s, platform))
 		return -1;
 	char err[256];
@@ -292,7 +297,7 @@ static int run_doc(struct scen *s)
 		serr(s, platform, "platform: %s", err);
 		return -1;
 	}
-	struct console_opts co = { .quiet = !s->verbose, .echo_input = s->verbose };
+	struct console_opts co = { .quiet = !s->verbose, .echo_input = s->verbose, .no_file_writes = s->no_file_writes };
 	s->con = console_new(s->emu, s->out, &co);
 	if (!s->con)
 		return -1;
@@ -332,6 +337,29 @@ static int run_doc(struct scen *s)
 	return 0;
 }
 
+/* Load and run the document the parser reads; the caller set its input. */
+static int run_parser(struct scen *s, yaml_parser_t *parser, const struct scenario_opts *opts)
+{
+	int rc;
+	if (!yaml_parser_load(parser, &s->doc)) {
+		fprintf(s->out, "%s:%lu: YAML error: %s\n", s->file, (unsigned long)parser->problem_mark.line + 1,
+			parser->problem ? parser->problem : "malformed document");
+		return -1;
+	}
+	rc = run_doc(s);
+	if (rc == 0 && !s->setup_error)
+		fprintf(s->out, "%s %s: %s (%u steps%s)\n", s->failed ? "FAIL" : "PASS", s->file, s->title, s->steps,
+			s->failed ? ", failures above" : "");
+	if (s->emu && opts && opts->after_run)
+		opts->after_run(s->emu, opts->arg);
+	console_free(s->con);
+	rmmemu_destroy(s->emu);
+	yaml_document_delete(&s->doc);
+	if (rc || s->setup_error)
+		return -1;
+	return s->failed ? 1 : 0;
+}
+
 int scenario_run_file(const char *path, FILE *out, bool verbose)
 {
 	struct scen s = { .file = path, .out = out, .verbose = verbose };
@@ -343,24 +371,20 @@ int scenario_run_file(const char *path, FILE *out, bool verbose)
 	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_file(&parser, f);
-	int rc;
-	if (!yaml_parser_load(&parser, &s.doc)) {
-		fprintf(out, "%s:%lu: YAML error: %s\n", path, (unsigned long)parser.problem_mark.line + 1,
-			parser.problem ? parser.problem : "malformed document");
-		yaml_parser_delete(&parser);
-		fclose(f);
-		return -1;
-	}
-	rc = run_doc(&s);
-	if (rc == 0 && !s.setup_error)
-		fprintf(out, "%s %s: %s (%u steps%s)\n", s.failed ? "FAIL" : "PASS", path, s.title, s.steps,
-			s.failed ? ", failures above" : "");
-	console_free(s.con);
-	rmmemu_destroy(s.emu);
-	yaml_document_delete(&s.doc);
+	int rc = run_parser(&s, &parser, NULL);
 	yaml_parser_delete(&parser);
 	fclose(f);
-	if (rc || s.setup_error)
-		return -1;
-	return s.failed ? 1 : 0;
+	return rc;
+}
+
+int scenario_run_text(const char *name, const void *text, size_t len, FILE *out, const struct scenario_opts *opts)
+{
+	struct scen s = { .file = name, .out = out, .verbose = opts && opts->verbose,
+			  .no_file_writes = opts && opts->no_file_writes, .platform = opts ? opts->platform : NULL };
+	yaml_parser_t parser;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, text, len);
+	int rc = run_parser(&s, &parser, opts);
+	yaml_parser_delete(&parser);
+	return rc;
 }
