@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: install what is missing, build (scripts/build.sh) and run the whole suite in the normal
 # build, a Release build (what users build), gcc's ASan+UBSan build and clang's ASan+UBSan build,
-# then the concurrency tests (RECs on several threads, kicks, the watchdog) under ThreadSanitizer.
+# then the libFuzzer targets briefly (scripts/fuzz.sh), then the concurrency tests (RECs on several
+# threads, kicks, the watchdog) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -22,6 +23,14 @@ for kind in release release-ndebug asan clang; do
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         ctest --test-dir "$dir" --output-on-failure -j"$(nproc)" || status=1
 done
+# The libFuzzer targets (tests/fuzz/, docs/fuzzing.md): every checked-in seed once, then each target
+# fuzzed for an equal share of about a minute (at least 3 s each).
+bash scripts/build.sh fuzz
+echo "=== fuzz targets (replay of the seed corpora, then fuzzing) ==="
+ntargets=$(bash scripts/fuzz.sh list | wc -l)
+per=$(( ntargets > 0 ? 60 / ntargets : 0 )); [ "$per" -ge 3 ] || per=3
+RMMEMU_FUZZ_NO_BUILD=1 bash scripts/fuzz.sh replay || status=1
+RMMEMU_FUZZ_NO_BUILD=1 RMMEMU_FUZZ_FRESH=1 bash scripts/fuzz.sh all "$per" || status=1
 bash scripts/build.sh tsan
 echo "=== concurrency tests (tsan) ==="
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
