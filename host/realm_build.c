@@ -21,8 +21,7 @@
 #define GRANULE      4096ULL
 #define DTB_SIZE     (64ULL << 10)
 #define MAX_IMAGE    (512ULL << 20)
-#define GIC_DIST     0x3FFF0000ULL
-#define GIC_REDIST_SIZE (128ULL << 10)
+#define GIC_REDIST_SIZE (128ULL << 10)   /* per vCPU: RD_base and SGI_base frames */
 
 static int berr(char *err, size_t len, const char *fmt, ...)
 {
@@ -354,11 +353,24 @@ static unsigned fls64(uint64_t x)
 	return x ? 64U - (unsigned)__builtin_clzll(x) : 0;
 }
 
-/* The DT a VMM generates: memory, cpus (PSCI via SMC), PSCI, timer, GICv3, PL011 in the shared half. */
+/* The redistributors: configured, or (0) ending where the distributor starts. */
+static uint64_t gicr_base(const struct realm_config *cfg)
+{
+	return cfg->gicr_base ? cfg->gicr_base : cfg->gicd_base - GIC_REDIST_SIZE * cfg->vcpus;
+}
+
+/*
+ * The DT a VMM generates: memory, cpus (PSCI via SMC), PSCI, timer, GICv3, PL011. Devices are named
+ * at their unprotected alias (shared bit | IPA: devices.placement shared, what a stock kernel needs)
+ * or at their protected-half IPA (protected: a CCA-aware kernel finds RIPAS EMPTY there with
+ * RSI_IPA_STATE_GET and maps the device through the alias itself). Their MMIO reaches the host at
+ * the alias either way.
+ */
 static int make_dtb(const struct realm_config *cfg, unsigned ipa_bits, uint64_t initrd, uint64_t initrd_size,
 		    uint8_t *fdt, char *err, size_t errlen)
 {
-	uint64_t shared = 1ULL << (ipa_bits - 1);
+	uint64_t dev = cfg->devices_protected ? 0 : 1ULL << (ipa_bits - 1);   /* ORed into device IPAs */
+	uint64_t gicd = dev | cfg->gicd_base, gicr = dev | gicr_base(cfg), uart = dev | cfg->uart_base;
 	char name[64];
 	int rc = fdt_create(fdt, (int)DTB_SIZE);
 	rc = rc ?: fdt_finish_reservemap(fdt);
@@ -372,7 +384,7 @@ static int make_dtb(const struct realm_config *cfg, unsigned ipa_bits, uint64_t 
 	rc = rc ?: fdt_begin_node(fdt, "chosen");
 	if (cfg->cmdline[0])
 		rc = rc ?: fdt_property_string(fdt, "bootargs", cfg->cmdline);
-	snprintf(name, sizeof(name), "/pl011@%llx", (unsigned long long)(shared | cfg->uart_base));
+	snprintf(name, sizeof(name), "/pl011@%llx", (unsigned long long)uart);
 	rc = rc ?: fdt_property_string(fdt, "stdout-path", name);
 	if (initrd_size) {
 		rc = rc ?: fdt_property_u64(fdt, "linux,initrd-start", initrd);
@@ -417,15 +429,14 @@ static int make_dtb(const struct realm_config *cfg, unsigned ipa_bits, uint64_t 
 	rc = rc ?: fdt_property(fdt, "always-on", NULL, 0);
 	rc = rc ?: fdt_end_node(fdt);
 
-	uint64_t redist = GIC_DIST - GIC_REDIST_SIZE * cfg->vcpus;
-	snprintf(name, sizeof(name), "intc@%llx", (unsigned long long)(shared | redist));
+	snprintf(name, sizeof(name), "intc@%llx", (unsigned long long)gicd);
 	rc = rc ?: fdt_begin_node(fdt, name);
 	rc = rc ?: fdt_property_string(fdt, "compatible", "arm,gic-v3");
 	rc = rc ?: fdt_property_u32(fdt, "#interrupt-cells", 3);
 	rc = rc ?: fdt_property(fdt, "interrupt-controller", NULL, 0);
 	rc = rc ?: fdt_property_u32(fdt, "phandle", 1);
-	fdt64_t gic[4] = { cpu_to_fdt64(shared | GIC_DIST), cpu_to_fdt64(0x10000),
-			   cpu_to_fdt64(shared | redist), cpu_to_fdt64(GIC_REDIST_SIZE * cfg->vcpus) };
+	fdt64_t gic[4] = { cpu_to_fdt64(gicd), cpu_to_fdt64(0x10000),
+			   cpu_to_fdt64(gicr), cpu_to_fdt64(GIC_REDIST_SIZE * cfg->vcpus) };
 	rc = rc ?: fdt_property(fdt, "reg", gic, sizeof(gic));
 	rc = rc ?: fdt_end_node(fdt);
 
@@ -436,19 +447,23 @@ static int make_dtb(const struct realm_config *cfg, unsigned ipa_bits, uint64_t 
 	rc = rc ?: fdt_property_u32(fdt, "phandle", 2);
 	rc = rc ?: fdt_end_node(fdt);
 
-	snprintf(name, sizeof(name), "pl011@%llx", (unsigned long long)(shared | cfg->uart_base));
+	snprintf(name, sizeof(name), "pl011@%llx", (unsigned long long)uart);
 	rc = rc ?: fdt_begin_node(fdt, name);
 	static const char uart_compat[] = "arm,pl011\0arm,primecell";
 	rc = rc ?: fdt_property(fdt, "compatible", uart_compat, sizeof(uart_compat));
-	fdt64_t ureg[2] = { cpu_to_fdt64(shared | cfg->uart_base), cpu_to_fdt64(0x1000) };
+	fdt64_t ureg[2] = { cpu_to_fdt64(uart), cpu_to_fdt64(0x1000) };
 	rc = rc ?: fdt_property(fdt, "reg", ureg, sizeof(ureg));
-	fdt32_t uirq[3] = { cpu_to_fdt32(0), cpu_to_fdt32(0), cpu_to_fdt32(4) };
+	/* SPI uart_spi (INTID 32 + uart_spi), level-high (4) */
+	fdt32_t uirq[3] = { cpu_to_fdt32(0), cpu_to_fdt32(cfg->uart_spi), cpu_to_fdt32(4) };
 	rc = rc ?: fdt_property(fdt, "interrupts", uirq, sizeof(uirq));
 	fdt32_t clk[2] = { cpu_to_fdt32(2), cpu_to_fdt32(2) };
 	rc = rc ?: fdt_property(fdt, "clocks", clk, sizeof(clk));
 	static const char clk_names[] = "uartclk\0apb_pclk";
 	rc = rc ?: fdt_property(fdt, "clock-names", clk_names, sizeof(clk_names));
 	rc = rc ?: fdt_end_node(fdt);
+
+	/* virtio-mmio transports go here (a later step): one "virtio,mmio" node per device, reg = 512 bytes
+	 * at dev | its IPA, interrupts = <0 SPI 1> (edge), placed and checked like the devices above. */
 
 	rc = rc ?: fdt_end_node(fdt);
 	rc = rc ?: fdt_finish(fdt);

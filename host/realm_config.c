@@ -21,6 +21,8 @@ struct parse {
 	 * root, attest} and the image files. */
 	yaml_node_t *platform_k, *pa_bits_k, *dram_k, *device_k, *secure_k, *root_k, *attest_k;
 	yaml_node_t *kernel_k, *initrd_k, *dtb_k;
+	/* devices: the mapping and each address key (their checks need RAM and vCPUs, known at the end) */
+	yaml_node_t *devices_k, *placement_k, *uart_k, *gicd_k, *gicr_k;
 };
 
 static int perr(struct parse *p, const yaml_node_t *n, const char *fmt, ...)
@@ -141,9 +143,38 @@ static int memory_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node
 
 static int devices_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
 {
-	if (!strcmp(key, "uart"))
+	uint64_t n;
+	if (!strcmp(key, "placement")) {
+		p->placement_k = k;
+		const char *s = str(p, v, "devices.placement");
+		if (!s)
+			return -1;
+		if (strcmp(s, "shared") && strcmp(s, "protected"))
+			return perr(p, v, "devices.placement: shared (the DT names devices at their unprotected alias: a "
+				    "stock kernel) or protected (at their protected-half IPA: a CCA-aware kernel), got '%s'", s);
+		cfg->devices_protected = !strcmp(s, "protected");
+		return 0;
+	}
+	if (!strcmp(key, "uart")) {
+		p->uart_k = k;
 		return num(p, v, "devices.uart", 0, (1ULL << 47) - 1, &cfg->uart_base);
-	return perr(p, k, "devices: unknown key '%s' (uart)", key);
+	}
+	if (!strcmp(key, "uart_spi")) {
+		/* SPIs are INTIDs 32..1019 */
+		if (num(p, v, "devices.uart_spi", 0, 987, &n))
+			return -1;
+		cfg->uart_spi = (unsigned)n;
+		return 0;
+	}
+	if (!strcmp(key, "gic_dist")) {
+		p->gicd_k = k;
+		return num(p, v, "devices.gic_dist", 0, (1ULL << 47) - 1, &cfg->gicd_base);
+	}
+	if (!strcmp(key, "gic_redist")) {
+		p->gicr_k = k;
+		return num(p, v, "devices.gic_redist", 0, (1ULL << 47) - 1, &cfg->gicr_base);
+	}
+	return perr(p, k, "devices: unknown key '%s' (placement, uart, uart_spi, gic_dist, gic_redist)", key);
 }
 
 static int run_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t *v, struct realm_config *cfg)
@@ -306,8 +337,10 @@ static int top_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_node_t 
 		return each(p, v, "realm", realm_kv, cfg);
 	if (!strcmp(key, "memory"))
 		return each(p, v, "memory", memory_kv, cfg);
-	if (!strcmp(key, "devices"))
+	if (!strcmp(key, "devices")) {
+		p->devices_k = k;
 		return each(p, v, "devices", devices_kv, cfg);
+	}
 	if (!strcmp(key, "run"))
 		return each(p, v, "run", run_kv, cfg);
 	if (!strcmp(key, "platform")) {
@@ -340,6 +373,7 @@ static void defaults(struct realm_config *cfg)
 	cfg->ram_base = 0x80000000ULL;
 	cfg->ram_size = 256ULL << 20;
 	cfg->uart_base = 0x01000000ULL;
+	cfg->gicd_base = 0x3FFF0000ULL;   /* gicr_base 0: the redistributors end where the distributor starts */
 	cfg->max_exits = 10000000ULL;
 	cfg->uapi = 10;
 }
@@ -354,6 +388,63 @@ static void resolve(const char *cfgpath, char *path, size_t cap)
 	snprintf(buf, sizeof(buf), "%.*s/%s", (int)(slash - cfgpath), cfgpath, path);
 	if (strlen(buf) < cap)
 		memcpy(path, buf, strlen(buf) + 1);
+}
+
+/* One device range, for the checks below. */
+struct dev_range {
+	const char *key;
+	uint64_t base, size, align;
+	yaml_node_t *k;    /* the key, or NULL when the value is a default */
+};
+
+/*
+ * Devices: aligned, inside the protected half of the IPA space (their unprotected alias is shared
+ * bit | IPA), apart from each other, and apart from RAM when the DT names them in the protected half
+ * (RAM is RIPAS RAM there) or the address was given. A default address beside RAM at IPA 0 in the
+ * shared placement stays accepted, as before this check existed (the device is at the alias).
+ */
+static int check_devices(struct parse *p, struct realm_config *cfg, unsigned bits)
+{
+	uint64_t par = 1ULL << (bits - 1), ram_end = cfg->ram_base + cfg->ram_size;
+	yaml_node_t *dk = p->devices_k ? p->devices_k : yaml_document_get_root_node(&p->doc);
+	uint64_t rsize = (128ULL << 10) * cfg->vcpus;
+	if (!cfg->gicr_base) {
+		if (cfg->gicd_base < rsize)
+			return perr(p, p->gicd_k ? p->gicd_k : dk, "devices.gic_dist 0x%llx: no room below it for the %u "
+				    "vCPUs' redistributors (128 KiB each); set devices.gic_redist",
+				    (unsigned long long)cfg->gicd_base, cfg->vcpus);
+		cfg->gicr_base = cfg->gicd_base - rsize;
+	}
+	struct dev_range d[3] = {
+		{ "devices.uart", cfg->uart_base, 0x1000, 0x1000, p->uart_k },
+		{ "devices.gic_dist", cfg->gicd_base, 64ULL << 10, 64ULL << 10, p->gicd_k },
+		{ "devices.gic_redist", cfg->gicr_base, rsize, 64ULL << 10, p->gicr_k },
+	};
+	for (unsigned i = 0; i < 3; i++) {
+		yaml_node_t *k = d[i].k ? d[i].k : dk;
+		if (d[i].base % d[i].align)
+			return perr(p, k, "%s 0x%llx: not a multiple of %llu KiB", d[i].key, (unsigned long long)d[i].base,
+				    (unsigned long long)(d[i].align >> 10));
+		if (d[i].base + d[i].size > par)
+			return perr(p, k, "%s [0x%llx, 0x%llx) does not fit below the shared bit of the %u-bit IPA space "
+				    "(0x%llx)", d[i].key, (unsigned long long)d[i].base,
+				    (unsigned long long)(d[i].base + d[i].size), bits, (unsigned long long)par);
+		if ((cfg->devices_protected || d[i].k) && d[i].base < ram_end && cfg->ram_base < d[i].base + d[i].size)
+			return perr(p, k, "%s [0x%llx, 0x%llx) overlaps RAM [0x%llx, 0x%llx)", d[i].key,
+				    (unsigned long long)d[i].base, (unsigned long long)(d[i].base + d[i].size),
+				    (unsigned long long)cfg->ram_base, (unsigned long long)ram_end);
+		for (unsigned j = 0; j < i; j++) {
+			if (d[i].base >= d[j].base + d[j].size || d[j].base >= d[i].base + d[i].size)
+				continue;
+			/* named first: the one whose key is on the line reported (a given value before a default) */
+			const struct dev_range *a = d[i].k || !d[j].k ? &d[i] : &d[j], *o = a == &d[i] ? &d[j] : &d[i];
+			return perr(p, a->k ? a->k : dk, "%s [0x%llx, 0x%llx) overlaps %s [0x%llx, 0x%llx)%s", a->key,
+				    (unsigned long long)a->base, (unsigned long long)(a->base + a->size), o->key,
+				    (unsigned long long)o->base, (unsigned long long)(o->base + o->size),
+				    o->k ? "" : " (its default)");
+		}
+	}
+	return 0;
 }
 
 static int validate(struct parse *p, struct realm_config *cfg)
@@ -374,9 +465,13 @@ static int validate(struct parse *p, struct realm_config *cfg)
 		if (end > par)
 			return perr(p, root, "memory [0x%llx, 0x%llx) does not fit below the shared bit of a %u-bit IPA space",
 				    (unsigned long long)cfg->ram_base, (unsigned long long)end, bits);
-		if (cfg->uart_base + 0x1000 > par)
-			return perr(p, root, "devices.uart 0x%llx is outside the %u-bit IPA space", (unsigned long long)cfg->uart_base, bits);
+	} else if (end > cfg->ram_base) {
+		/* the host's rule (realm_build): one bit more than RAM needs, at least 33 */
+		bits = 64U - (unsigned)__builtin_clzll(end - 1);
+		bits = (bits > 32 ? bits : 32) + 1;
 	}
+	if (bits && bits <= 48 && check_devices(p, cfg, bits))
+		return -1;
 	if (!cfg->kernel[0])
 		return perr(p, root, "'kernel' (a raw or gzip arm64 Image, or an ELF file) is required");
 	return 0;
@@ -413,8 +508,8 @@ static int check_platform(struct parse *p, struct realm_config *cfg)
 
 /*
  * A missing image file, with the command that makes it when the configuration says where it comes
- * from (a comment naming a `bash scripts/...` command) or it is under .cache/linux, where
- * scripts/fetch-kernel.sh puts the Debian kernel.
+ * from (a comment naming a `bash scripts/...` command) or it is under .cache/linux (.cache/linux-cca),
+ * where scripts/fetch-kernel.sh (scripts/fetch-linux-cca.sh) puts the Debian kernel.
  */
 static int check_file(struct parse *p, const char *text, yaml_node_t *k, const char *key, const char *path)
 {
@@ -432,6 +527,8 @@ static int check_file(struct parse *p, const char *text, yaml_node_t *k, const c
 		snprintf(hint, sizeof(hint), " (the configuration says it comes from %.*s)", (int)(end + 1 - cmd), cmd);
 	else if (strstr(path, ".cache/linux/"))
 		snprintf(hint, sizeof(hint), " (fetch it with `bash scripts/fetch-kernel.sh` in the source tree)");
+	else if (strstr(path, ".cache/linux-cca/"))
+		snprintf(hint, sizeof(hint), " (fetch it with `bash scripts/fetch-linux-cca.sh` in the source tree)");
 	return perr(p, k, "%s: cannot open '%s': %s%s", key, path, strerror(e), hint);
 }
 

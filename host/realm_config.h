@@ -22,7 +22,14 @@ struct realm_config {
 	uint64_t ram_base, ram_size;
 	char kernel[512], initrd[512], dtb[512];
 	char cmdline[1024];
-	uint64_t uart_base;             /* PL011, as an offset in the unprotected IPA half */
+	/* Devices (devices.*): IPAs without the shared bit. The generated DT names them at those IPAs
+	 * (devices_protected: the protected half, for a CCA-aware kernel) or at their unprotected alias,
+	 * shared bit | IPA (a stock kernel); their MMIO reaches the host at the alias either way. */
+	bool devices_protected;         /* devices.placement: protected (default shared) */
+	uint64_t uart_base;             /* PL011 (4 KiB) */
+	unsigned uart_spi;              /* its interrupt: SPI n, INTID 32 + n */
+	uint64_t gicd_base;             /* GICv3 distributor (64 KiB) */
+	uint64_t gicr_base;             /* redistributors, 128 KiB per vCPU; 0 in the file: below the distributor */
 	uint64_t max_exits;
 	bool reject_ripas;              /* run.ripas_change: reject (the realm's RIPAS change requests) */
 	unsigned uapi;                  /* host flow: 10 (KVM CCA v10 uAPI, default) or 12 (v12: implicit) */
