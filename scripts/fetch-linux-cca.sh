@@ -26,7 +26,7 @@ aptdir=.cache/linux-cca-apt
 # here from each module's modinfo and loaded first): the CCA attestation guest driver (configfs-tsm
 # reports), virtio-mmio transport, virtio block disks, 9p file sharing over virtio.
 want_modules=(arm-cca-guest tsm_report virtio_mmio virtio_blk 9pnet_virtio 9p)
-builder_version=1   # bump when the initramfs contents change, so that caches are rebuilt
+builder_version=2   # bump when the initramfs contents change, so that caches are rebuilt
 
 done_paths() {
     echo "kernel:    $PWD/$out/Image ($(cat "$out/abi"))"
@@ -45,8 +45,10 @@ for tool in apt-get apt-cache dpkg-deb python3; do
     command -v "$tool" >/dev/null || { echo "fetch-linux-cca: '$tool' is needed (bash scripts/deps.sh)" >&2; exit 1; }
 done
 
-# The Debian archive the system already uses (deb822 or one-line sources), else deb.debian.org.
-uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1 || true)
+# The Debian archive: $LINUX_CCA_MIRROR, else the one the system already uses (deb822 or one-line
+# sources), else deb.debian.org.
+uri=${LINUX_CCA_MIRROR:-}
+[ -n "$uri" ] || uri=$(grep -hs '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -v security | head -1 || true)
 [ -n "$uri" ] || uri=$(grep -hs '^deb ' /etc/apt/sources.list | awk '{print $2}' | grep -v security | head -1 || true)
 [ -n "$uri" ] || uri=http://deb.debian.org/debian
 
@@ -147,14 +149,16 @@ done
 mount -t configfs configfs /sys/kernel/config || echo "init: no configfs"
 export PATH=/bin HOME=/root
 echo "rmmemu realm: Linux $(uname -r), $(nproc) CPUs"
-# busybox init (same PID 1) takes over: a shell on the console (/etc/inittab), and a `poweroff`
-# from it ends in the kernel's power-off, PSCI SYSTEM_OFF (`poweroff -f` does it at once).
+# busybox init (same PID 1) takes over: a shell on the console (/etc/inittab); `poweroff` in it, or
+# the shell's end, ends in the kernel's power-off, PSCI SYSTEM_OFF (`poweroff -f` does it at once).
 exec /bin/busybox init
 EOF
 chmod 755 "$root/init"
 cat > "$root/etc/inittab" <<'EOF'
-# busybox init: cttyhack gives the shell the console's real tty (ttyAMA0), so job control works.
-::respawn:/bin/cttyhack /bin/sh -l
+# busybox init: one shell on the console; cttyhack gives it the console's real tty (ttyAMA0), so job
+# control works. When it ends (exit, Ctrl-D, or the end of piped input) the realm powers off.
+::wait:/bin/cttyhack /bin/sh -l
+::wait:/bin/poweroff -f
 ::ctrlaltdel:/bin/poweroff
 ::shutdown:/bin/sync
 EOF
