@@ -37,6 +37,14 @@ struct rmmemu_vm_params {
 	unsigned nr_vcpus;      /* 1..64 */
 	uint64_t uart_base;     /* PL011 console at this offset in the unprotected half (0: none) */
 	FILE *uart_out;         /* where the console's output goes (NULL: stdout) */
+	/* Interrupts the KVM way (vgic-v3 emulated by the host, MMIO exits at the shared alias):
+	 * 0 keeps the old behaviour (no distributor; the virtual timer PPI goes straight to a list
+	 * register). Bases are IPAs without the shared bit. */
+	uint64_t gicd_base;     /* GICv3 distributor (64 KiB); 0: no vGIC */
+	uint64_t gicr_base;     /* redistributor frames, 128 KiB per vCPU (RD_base + SGI_base) */
+	unsigned uart_irq;      /* the PL011's INTID (an SPI: 32 + n, level), 0: none */
+	FILE *uart_in;          /* console input into the PL011 RX FIFO (NULL: none); read without
+	                         * blocking the realm, EOF just ends input */
 };
 
 /* A VM on an instance. Host memory (RD, RTTs, RECs, DATA backing, RMI parameter pages) comes from
