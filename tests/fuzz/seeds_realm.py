@@ -106,6 +106,119 @@ def rmi_seeds():
 
 
 # ---- fuzz_rsi (see fuzz_rsi.c for the language) ----
+R_VERSION, R_FEATURES, R_MEAS_READ, R_MEAS_EXTEND, R_TOKEN_INIT, R_TOKEN_CONT, R_CONFIG, \
+    R_STATE_SET, R_STATE_GET, R_HOST_CALL = range(10)
+OFFS = [0, 0x100, 0xf00, 0xff8, 0x800, 0x8, 1, 0xfff]
+
+
+def ram(i, off=0):      # protected RAM page i (0..3, DATA) at OFFS[off]
+    return (off << 2) | i
+
+
+def prot(k):            # LAZY, LAZY+1, DESTROYED, DESTROYED+1, EMPTY, ...
+    return 0x20 | k
+
+
+def unprot(k):          # SHARED (mapped), SHARED+0x1000 (unmapped), ...
+    return 0x40 | k
+
+
+def outside(k):
+    return 0x48 | k
+
+
+def num(k):             # smalls[k]: 0..8 = k, 9: 16, 10: 32, 11: 63, 12: 64, 16: -1, 18: 0x10000
+    return 0x60 | k
+
+
+def raw(v):
+    return bytes([0xC0]) + v.to_bytes(8, 'little')
+
+
+def rng(k):             # RAM + k pages (k < 16), or LAZY + (k - 16) pages
+    return 0xA0 | k
+
+
+def rsmc(rec, fid, *args, ans=0):
+    b = bytearray([rec << 3, fid, len(args)])
+    for a in args:
+        b += a if isinstance(a, bytes) else bytes([a])
+    return bytes(b + bytes([ans]))
+
+
+def psci(k, smc64=False):
+    return 85 + k if smc64 else 64 + k
+
+
+def enter(rec, flags=0):
+    return bytes([7 | (rec << 3), flags])
+
+
+def host(c, sel):
+    return bytes([6, c, sel])
+
+
+def rsi_seeds():
+    s = {}
+    b = rsmc(0, R_VERSION, num(18)) + rsmc(0, R_VERSION, num(19)) + rsmc(0, R_FEATURES, num(0))
+    b += rsmc(0, R_FEATURES, num(1))
+    for i in (0, 1, 4, 5, 16):
+        b += rsmc(0, R_MEAS_READ, num(i))
+    b += rsmc(0, R_MEAS_EXTEND, num(1), num(12), raw(0x1122334455667788), raw(7))
+    b += rsmc(0, R_MEAS_EXTEND, num(4), num(65)) + rsmc(0, R_MEAS_EXTEND, num(0), num(8))
+    b += rsmc(0, R_CONFIG, ram(1)) + rsmc(0, R_CONFIG, ram(1, 1)) + rsmc(0, R_CONFIG, unprot(0))
+    b += rsmc(0, R_CONFIG, prot(0), ans=0)           # stage-2 fault: the host maps it
+    b += rsmc(0, R_CONFIG, prot(0)) + rsmc(0, R_CONFIG, prot(2), ans=1)
+    b += rsmc(0, R_CONFIG, prot(4)) + rsmc(0, R_CONFIG, outside(0))
+    b += rsmc(0, R_STATE_GET, ram(0), rng(4)) + rsmc(0, R_STATE_GET, ram(0), rng(15))
+    b += rsmc(0, R_STATE_GET, prot(2), prot(4)) + rsmc(0, R_STATE_GET, prot(4), outside(0))
+    s['rsi_basic'] = b
+    t = rsmc(0, R_TOKEN_CONT, ram(2), num(0), num(0x1f & 15))
+    t += rsmc(0, R_TOKEN_INIT, raw(1), raw(2), raw(3), raw(4), raw(5), raw(6), raw(7), raw(8))
+    for i in range(6):
+        t += rsmc(0, R_TOKEN_CONT, ram(2), num(0), raw(0x1000))
+    t += rsmc(0, R_TOKEN_INIT, raw(9), num(0)) + rsmc(0, R_TOKEN_CONT, prot(0), num(0), raw(0x1000), ans=0)
+    t += rsmc(0, R_TOKEN_CONT, prot(0), num(0), raw(0x1000)) + rsmc(0, R_TOKEN_CONT, ram(2), raw(0xff0), raw(0x100))
+    t += rsmc(0, R_TOKEN_CONT, prot(2), num(0), raw(0x1000)) + rsmc(0, R_TOKEN_CONT, unprot(0), num(0), raw(0x1000))
+    s['rsi_token'] = t
+    r = rsmc(0, R_STATE_SET, ram(3), rng(4), num(0), num(0), ans=0x02)      # to EMPTY: accepted
+    r += rsmc(0, R_STATE_GET, ram(0), rng(8))
+    r += rsmc(0, R_STATE_SET, ram(3), rng(4), num(1), num(0), ans=0x03)     # to RAM: rejected
+    r += rsmc(0, R_STATE_SET, prot(2), prot(4), num(1), num(1), ans=0x06)   # DESTROYED -> RAM
+    r += rsmc(0, R_STATE_SET, prot(0), prot(4), num(0), num(0), ans=0x0a)   # one page at a time
+    r += rsmc(0, R_STATE_SET, ram(0), outside(0), num(1), num(0)) + rsmc(0, R_STATE_SET, ram(1), ram(1), num(1))
+    r += rsmc(0, R_STATE_SET, ram(0), rng(2), num(2)) + rsmc(0, R_STATE_SET, ram(0, 1), rng(2), num(1))
+    r += host(4, ram(0)) + rsmc(0, R_STATE_GET, ram(0), rng(15))
+    s['rsi_ripas'] = r
+    p = rsmc(0, psci(0)) + rsmc(0, psci(10), raw(0x84000001)) + rsmc(0, psci(10), raw(0xdeadbeef)) + rsmc(0, 106)
+    p += rsmc(0, psci(3, True), num(1), ram(0), num(5), ans=0)               # CPU_ON REC 1: done
+    p += enter(1) + rsmc(1, psci(4, True), num(0), num(0), ans=0)             # AFFINITY_INFO REC 0
+    p += rsmc(1, psci(3, True), num(0), ram(0)) + rsmc(0, psci(3), num(1), ram(0), ans=0x06)
+    p += rsmc(0, psci(3, True), num(1), outside(0)) + rsmc(0, psci(3, True), num(5), ram(0))
+    p += rsmc(0, psci(4), num(1), num(1)) + rsmc(0, psci(4), num(1), num(0), ans=0x83)
+    p += rsmc(1, psci(1, True), num(0), ram(0), ans=0) + rsmc(1, psci(2), ans=0)
+    p += enter(1) + rsmc(0, psci(4, True), num(1), num(0), ans=0x40)
+    p += rsmc(0, psci(3, True), num(1), ram(0), ans=0x43) + enter(1)
+    p += rsmc(0, psci(9), ans=0) + rsmc(1, psci(8), ans=0) + rsmc(0, R_VERSION, num(18))
+    s['psci'] = p
+    h = rsmc(0, R_HOST_CALL, ram(1, 1), ans=3) + (1).to_bytes(8, 'little') * 3
+    h += rsmc(0, R_HOST_CALL, ram(1, 0), ans=0x18)                   # the page goes away
+    h += rsmc(0, R_HOST_CALL, ram(1, 5)) + rsmc(0, R_HOST_CALL, unprot(0)) + rsmc(0, R_HOST_CALL, ram(3, 2))
+    h += rsmc(0, R_HOST_CALL, ram(3, 2), ans=0)
+    h += rsmc(0, R_HOST_CALL, prot(1), ans=1) + rsmc(0, R_HOST_CALL, prot(1), ans=0) + rsmc(0, R_HOST_CALL, prot(1), ans=0)
+    h += rsmc(0, R_HOST_CALL, prot(2), ans=2) + rsmc(0, R_HOST_CALL, outside(0))
+    h += host(0, ram(2)) + rsmc(0, R_CONFIG, ram(2), ans=0) + host(2, unprot(0)) + host(3, unprot(1))
+    h += host(1, prot(4)) + host(5, 0) + host(6, 0) + enter(1)
+    s['host_call'] = h
+    a = b''
+    for f in list(range(0, 136, 3)) + [0xf8]:
+        x = rsmc(0, f, ram(1), ram(2, 3), unprot(1), outside(3), num(16), ans=0x20)
+        if f == 0xf8:   # a raw FID: its 8 bytes follow the FID byte
+            x = x[:2] + (0x1C4000199).to_bytes(8, 'little') + x[2:]
+        a += x
+    s['all_fids'] = a
+    return s
+
 
 def write(d, seeds):
     os.makedirs(d, exist_ok=True)
@@ -117,3 +230,4 @@ def write(d, seeds):
 
 if __name__ == '__main__':
     write('tests/fuzz/corpus/rmi_seq', rmi_seeds())
+    write('tests/fuzz/corpus/rsi', rsi_seeds())
