@@ -603,7 +603,14 @@ int realm_build(struct rmmemu *emu, const struct realm_config *cfg, struct realm
 	if (!cfg->dtb[0] && make_dtb(cfg, ipa_bits, initrd_ipa, initrd_len, dtb, err, errlen))
 		goto out;
 
-	struct rmmemu_vm_params vp = { .ipa_bits = ipa_bits, .nr_vcpus = cfg->vcpus, .uart_base = cfg->uart_base };
+	/* The host's devices are where the DT says, without the shared bit whatever the placement: their
+	 * MMIO exits arrive at the alias and the host strips the bit. The vGIC is always there (the DT
+	 * always names a GICv3); the PL011 interrupts with its SPI. */
+	struct rmmemu_vm_params vp = {
+		.ipa_bits = ipa_bits, .nr_vcpus = cfg->vcpus, .uart_base = cfg->uart_base,
+		.gicd_base = cfg->gicd_base, .gicr_base = gicr_base(cfg), .uart_irq = 32 + cfg->uart_spi,
+		.uart_in = cfg->uart_in,
+	};
 	rc = rmmemu_vm_create(emu, &vp, &b->vm);
 	if (rc) {
 		berr(err, errlen, "VM creation failed: %s", strerror(-rc));

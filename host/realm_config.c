@@ -168,7 +168,8 @@ static int devices_kv(struct parse *p, const char *key, yaml_node_t *k, yaml_nod
 	}
 	if (!strcmp(key, "gic_dist")) {
 		p->gicd_k = k;
-		return num(p, v, "devices.gic_dist", 0, (1ULL << 47) - 1, &cfg->gicd_base);
+		/* from 64 KiB: the host takes a distributor at 0 for "no vGIC" */
+		return num(p, v, "devices.gic_dist", 64ULL << 10, (1ULL << 47) - 1, &cfg->gicd_base);
 	}
 	if (!strcmp(key, "gic_redist")) {
 		p->gicr_k = k;

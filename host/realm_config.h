@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rmmemu/host.h"
 #include "rmmemu/rmmemu.h"
@@ -30,6 +31,7 @@ struct realm_config {
 	unsigned uart_spi;              /* its interrupt: SPI n, INTID 32 + n */
 	uint64_t gicd_base;             /* GICv3 distributor (64 KiB) */
 	uint64_t gicr_base;             /* redistributors, 128 KiB per vCPU; 0 in the file: below the distributor */
+	FILE *uart_in;                  /* the PL011's input (not from the file: the CLI sets it; NULL: none) */
 	uint64_t max_exits;
 	bool reject_ripas;              /* run.ripas_change: reject (the realm's RIPAS change requests) */
 	unsigned uapi;                  /* host flow: 10 (KVM CCA v10 uAPI, default) or 12 (v12: implicit) */
