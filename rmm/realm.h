@@ -131,6 +131,13 @@ static inline uint64_t rec_mpidr_to_idx(uint64_t m)
 	return (m & 0xFULL) | ((m & 0xFF00ULL) >> 4) | ((m & 0xFF0000ULL) >> 4) |
 	       ((m & 0xFF000000ULL) >> 4);
 }
+/* An MPIDR a realm names a CPU by in PSCI calls: MPIDR_EL1 affinity fields Aff0[3:0], Aff1[15:8],
+ * Aff2[23:16], Aff3[39:32], every other bit zero (DEN0137 1.0-rel0: any other target_cpu is
+ * PSCI_INVALID_PARAMETERS, not a request for the host; TF-RMM's psci_lookup_target checks the same). */
+static inline bool mpidr_is_valid(uint64_t m)
+{
+	return (m & ~0xFF00FFFF0FULL) == 0;
+}
 /* MPIDR_EL1 layout (Aff3 at 39:32) to REC index, as a realm names its CPUs in PSCI calls. */
 static inline uint64_t mpidr_to_rec_idx(uint64_t m)
 {

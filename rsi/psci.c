@@ -7,14 +7,14 @@ static void psci_set_exit(struct rec_exit_image *exit)
 }
 
 /* CPU_ON / AFFINITY_INFO name another REC of the realm by MPIDR: answered here when the target is
- * out of range or the caller itself, otherwise a PSCI exit the host completes with PSCI_COMPLETE
+ * not a valid MPIDR (bits outside the affinity fields, Aff0[7:4]), out of range or the caller itself, otherwise a PSCI exit the host completes with PSCI_COMPLETE
  * (X0 is written then). */
 static void psci_target_request(struct rmm *rmm, struct rec *rec, struct rec_exit_image *exit,
 				struct rsi_result *res, uint64_t self_answer)
 {
 	const struct rd *rd = rec_rd(rmm, rec);
 	uint64_t idx = mpidr_to_rec_idx(rec->regs[1]);
-	if (idx >= rd->rec_count) {
+	if (!mpidr_is_valid(rec->regs[1]) || idx >= rd->rec_count) {
 		res->x[0] = PSCI_RETURN_INVALID_PARAMS;
 		return;
 	}

@@ -329,6 +329,10 @@ static void answer_psci(struct env *e, struct input *in, unsigned r, uint8_t c)
 	uint64_t fid = exit_get64(e, RMI_REC_EXIT_GPRS), x1 = exit_get64(e, RMI_REC_EXIT_GPRS + 8);
 	uint32_t f = (uint32_t)fid;
 	bool target = f == 0x84000003U || f == 0xC4000003U || f == 0x84000004U || f == 0xC4000004U;
+	/* The RMM asks the host only about another REC of the realm, named by a valid MPIDR (DEN0137
+	 * PSCI_CPU_ON / PSCI_AFFINITY_INFO: any other target_cpu is the RMM's PSCI_INVALID_PARAMETERS). */
+	if (target && (rec_of_mpidr(x1) >= NRECS || rec_of_mpidr(x1) == r))
+		fuzz_fail("PSCI exit of REC %u for target MPIDR 0x%llx, which is not another REC's", r, (unsigned long long)x1);
 	if (target) {
 		static const uint64_t st[8] = { PSCI_RETURN_SUCCESS, PSCI_RETURN_SUCCESS, PSCI_RETURN_SUCCESS,
 						PSCI_RETURN_DENIED, PSCI_RETURN_NOT_SUPPORTED, PSCI_RETURN_INVALID_PARAMS,

@@ -201,6 +201,13 @@ def rsi_seeds():
     p += rsmc(0, psci(3, True), num(1), ram(0), ans=0x43) + enter(1)
     p += rsmc(0, psci(9), ans=0) + rsmc(1, psci(8), ans=0) + rsmc(0, R_VERSION, num(18))
     s['psci'] = p
+    # target_cpu values that are not valid MPIDRs but whose Aff fields alone name REC 1: the RMM
+    # answers PSCI_INVALID_PARAMETERS itself (it used to exit to the host with them)
+    m = b''
+    for bad in (0x11, 0x80000001, 0x10000000001, 0x1000000001, 0x71):
+        m += rsmc(0, psci(3, True), raw(bad), ram(0), ans=0) + rsmc(0, psci(4), raw(bad), num(0), ans=0)
+    m += rsmc(0, psci(3), num(1), ram(0), ans=0) + enter(1) + rsmc(1, psci(4, True), raw(0x10), num(0), ans=0)
+    s['psci_mpidr'] = m
     h = rsmc(0, R_HOST_CALL, ram(1, 1), ans=3) + (1).to_bytes(8, 'little') * 3
     h += rsmc(0, R_HOST_CALL, ram(1, 0), ans=0x18)                   # the page goes away
     h += rsmc(0, R_HOST_CALL, ram(1, 5)) + rsmc(0, R_HOST_CALL, unprot(0)) + rsmc(0, R_HOST_CALL, ram(3, 2))

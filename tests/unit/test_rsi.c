@@ -374,6 +374,17 @@ static void test_psci(void)
 	CU_ASSERT_EQUAL(rec0->regs[0], 0);
 	CU_ASSERT_FALSE(realm_smc(rec0, &x, 0xC4000004ULL, 1, 1, 0, 0));
 	CU_ASSERT_EQUAL(rec0->regs[0], PSCI_RETURN_INVALID_PARAMS);
+	/* A target_cpu that is not a valid MPIDR is the RMM's PSCI_INVALID_PARAMETERS even when its
+	 * affinity fields alone would name REC1: Aff0[7:4], bits 31:24 (MPIDR_EL1's RES1 bit 31 too),
+	 * bits 63:40 (fuzz_rsi found these going to the host as requests for REC1). */
+	static const uint64_t bad_mpidr[] = { 0x11, 0x71, 0x80000001ULL, 0x1000001ULL, 0x10000000001ULL, 1ULL << 63 | 1 };
+	for (unsigned i = 0; i < sizeof(bad_mpidr) / sizeof(bad_mpidr[0]); i++) {
+		CU_ASSERT_FALSE(realm_smc(rec0, &x, 0xC4000003ULL, bad_mpidr[i], 0x1000, 0, 0));
+		CU_ASSERT_EQUAL(rec0->regs[0], PSCI_RETURN_INVALID_PARAMS);
+		CU_ASSERT_FALSE(realm_smc(rec0, &x, 0x84000004ULL, bad_mpidr[i], 0, 0, 0));
+		CU_ASSERT_EQUAL(rec0->regs[0], PSCI_RETURN_INVALID_PARAMS);
+		CU_ASSERT_FALSE(rec0->psci_info.pending);
+	}
 
 	/* REC1 is off: AFFINITY_INFO goes to the host */
 	CU_ASSERT_TRUE(realm_smc(rec0, &x, 0xC4000004ULL, 1, 0, 0, 0));
