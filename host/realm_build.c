@@ -451,6 +451,9 @@ static int make_dtb(const struct realm_config *cfg, unsigned ipa_bits, uint64_t 
 	rc = rc ?: fdt_begin_node(fdt, name);
 	static const char uart_compat[] = "arm,pl011\0arm,primecell";
 	rc = rc ?: fdt_property(fdt, "compatible", uart_compat, sizeof(uart_compat));
+	/* The PrimeCell ID (ARM, PL011 r1) given here: Linux's AMBA bus matches the driver with it instead
+	 * of reading the ID registers (0xFE0..0xFFC), which the host's console does not emulate. */
+	rc = rc ?: fdt_property_u32(fdt, "arm,primecell-periphid", 0x00141011);
 	fdt64_t ureg[2] = { cpu_to_fdt64(uart), cpu_to_fdt64(0x1000) };
 	rc = rc ?: fdt_property(fdt, "reg", ureg, sizeof(ureg));
 	/* SPI uart_spi (INTID 32 + uart_spi), level-high (4) */
