@@ -349,6 +349,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * effects or fails with none). */
 		if (r.x[0] != RMI_SUCCESS && memcmp(before, after, sizeof(before)))
 			fuzz_fail("%s: failed but changed the granule census", when);
+		/* RmiCommandReturnCode: status 0..4 in bits 7:0, an index in 15:8 only for ERROR_REALM
+		 * and ERROR_RTT, nothing above. */
+		unsigned st = RMI_RETURN_STATUS(r.x[0]);
+		if (name && ((r.x[0] >> 16) || st > RMI_ERROR_RTT ||
+			     (RMI_RETURN_INDEX(r.x[0]) && st != RMI_ERROR_RTT && st != RMI_ERROR_REALM)))
+			fuzz_fail("%s: not an RmiCommandReturnCode", when);
 		if (!name && r.x[0] != SMCCC_NOT_SUPPORTED)
 			fuzz_fail("%s: an unknown function ID did not return NOT_SUPPORTED", when);
 		if (r.x[0] == RMI_SUCCESS)
