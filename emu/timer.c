@@ -7,6 +7,7 @@
  */
 #include "emu/arch.h"
 #include "emu/vcpu.h"
+#include "rmmemu/rmmemu.h"
 
 #define CP_CNTVCT  3, 3, 14, 0, 2
 #define CP_CNTV_CTL 3, 3, 14, 3, 1
@@ -65,4 +66,18 @@ bool emu_timers_changed(struct emu_vcpu *v)
 	uint64_t pctl = emu_timer_ctl(v, rec->sysregs.cntp_ctl, rec->sysregs.cntp_cval);
 	return emu_timer_asserted(vctl) != emu_timer_asserted(rec->sysregs.cntv_ctl) ||
 	       emu_timer_asserted(pctl) != emu_timer_asserted(rec->sysregs.cntp_ctl);
+}
+
+/* QEMU 5's generic timer under Unicorn: QEMU_CLOCK_VIRTUAL (the host's CLOCK_MONOTONIC in ns)
+ * divided by the 16 ns period of its fixed 62.5 MHz counter. */
+#define QEMU_GTIMER_SCALE_NS 16ULL
+
+uint64_t rmmemu_realm_counter(void)
+{
+	return emu_now_ns() / QEMU_GTIMER_SCALE_NS;
+}
+
+uint64_t rmmemu_realm_counter_hz(void)
+{
+	return 1000000000ULL / QEMU_GTIMER_SCALE_NS;
 }

@@ -4,7 +4,9 @@
  * as the largest aligned block for RIPAS, level 3 for DATA, RTTs created on RMI_ERROR_RTT.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -215,6 +217,45 @@ int find_map_level(const struct rmmemu_vm *vm, uint64_t start, uint64_t end)
 
 /* ---- the life cycle ---- */
 
+static uint64_t rec_mpidr(unsigned idx);
+
+/* The vGIC, PL011 model and console input of a VM with gicd_base set (host/vgic.h). */
+static int vm_setup_vgic(struct rmmemu_vm *vm, const struct rmmemu_vm_params *p)
+{
+	uint64_t shared = 1ULL << (vm->ipa_bits - 1);
+	uint64_t dist = p->gicd_base, redist = p->gicr_base, rsize = VGIC_REDIST_SIZE * p->nr_vcpus;
+	if ((dist | redist) & (VGIC_DIST_SIZE - 1) || !redist || dist + VGIC_DIST_SIZE > shared ||
+	    redist + rsize > shared || (dist < redist + rsize && redist < dist + VGIC_DIST_SIZE) ||
+	    (p->uart_irq && (p->uart_irq < 32 || p->uart_irq >= 32 + VGIC_MAX_SPIS)))
+		return -EINVAL;
+	struct rmmemu_smc_result r;
+	if (rmi(vm, SMC_RMI_FEATURES, 0, 0, 0, 0, 0, &r) != RMI_SUCCESS)
+		return -ENXIO;
+	unsigned nr_lrs = (unsigned)((r.x[1] >> RMI_FEAT0_GICV3_NUM_LRS_SHIFT) & 0xF) + 1;
+	unsigned nr_spis = 256;
+	if (p->uart_irq >= 32 + nr_spis)
+		nr_spis = p->uart_irq - 31;
+	uint64_t mpidr[MAX_VCPUS];
+	for (unsigned i = 0; i < p->nr_vcpus; i++)
+		mpidr[i] = rec_mpidr(i);
+	vm->vgic = vgic_create(p->nr_vcpus, nr_spis, nr_lrs, dist, redist, mpidr);
+	if (!vm->vgic)
+		return -ENOMEM;
+	if (pipe(vm->wake)) {
+		vgic_destroy(vm->vgic);
+		vm->vgic = NULL;
+		return -errno;
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		fcntl(vm->wake[i], F_SETFL, fcntl(vm->wake[i], F_GETFL) | O_NONBLOCK);
+		fcntl(vm->wake[i], F_SETFD, FD_CLOEXEC);
+	}
+	pl011_reset(&vm->uart, vm->uart_out);
+	vm->uart_irq = p->uart_irq;
+	vm->uart_in_fd = p->uart_in && vm->uart_base ? fileno(p->uart_in) : -1;
+	return 0;
+}
+
 int rmmemu_vm_create(struct rmmemu *emu, const struct rmmemu_vm_params *p, struct rmmemu_vm **out)
 {
 	unsigned ipa_bits = p->ipa_bits ? p->ipa_bits : 40;
@@ -234,6 +275,8 @@ int rmmemu_vm_create(struct rmmemu *emu, const struct rmmemu_vm_params *p, struc
 	vm->hash = RMMEMU_HASH_SHA256;
 	vm->uart_base = p->uart_base;
 	vm->uart_out = p->uart_out ? p->uart_out : stdout;
+	vm->uart_in_fd = -1;
+	vm->wake[0] = vm->wake[1] = -1;
 
 	/* The pool: the platform's first DRAM range. */
 	const struct rmmemu_platform_config *plat = rmmemu_get_platform(emu);
@@ -244,6 +287,14 @@ int rmmemu_vm_create(struct rmmemu *emu, const struct rmmemu_vm_params *p, struc
 	if (!vm->used) {
 		free(vm);
 		return -ENOMEM;
+	}
+	if (p->gicd_base) {
+		int rc = vm_setup_vgic(vm, p);
+		if (rc) {
+			pool_release(emu);
+			free(vm);
+			return rc;
+		}
 	}
 	*out = vm;
 	return 0;
@@ -556,6 +607,10 @@ int rmmemu_vm_destroy(struct rmmemu_vm *vm)
 			free_granules(vm, vm->vcpus[i].run, 1);
 	free(vm->shared);
 	free(vm->rtts);
+	vgic_destroy(vm->vgic);
+	for (unsigned i = 0; i < 2; i++)
+		if (vm->wake[i] >= 0)
+			close(vm->wake[i]);
 	pool_release(vm->emu);
 	free(vm);
 	return rc;

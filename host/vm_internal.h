@@ -3,6 +3,7 @@
 #define HOST_VM_INTERNAL_H
 
 #include "rmmemu/host.h"
+#include "host/vgic.h"
 
 #define GRANULE      4096ULL
 #define MAX_VCPUS    64
@@ -24,7 +25,27 @@ struct vcpu {
 	uint64_t enter_flags;
 	uint64_t enter_gprs[31];
 	uint64_t lrs[RMI_REC_GIC_NUM_LRS];   /* the vGIC list registers this vCPU carries */
+	/* With the vGIC: the timers as the last exit reported them, and WFI. */
+	uint64_t cntv_ctl, cntv_cval, cntp_ctl, cntp_cval;
+	bool waiting;               /* in WFI with nothing pending: not entered until something is */
+	bool tline[2];              /* virtual / physical timer PPI lines as last set */
 };
+
+/* The PL011 the host emulates with the vGIC (host/pl011.c): instant TX, a 32-byte RX FIFO. */
+#define PL011_FIFO 32U
+struct pl011 {
+	FILE *out;
+	uint8_t rx[PL011_FIFO];
+	unsigned rx_head, rx_count;
+	uint32_t cr, lcr_h, ibrd, fbrd, ifls, imsc, dmacr, ilpr;
+	bool tx_int;                /* TXRIS: set by each character written (the FIFO drains at once) */
+	uint64_t rx_bytes, tx_bytes;
+};
+void pl011_reset(struct pl011 *u, FILE *out);
+void pl011_access(struct pl011 *u, unsigned off, unsigned size, bool write, uint64_t *val);
+unsigned pl011_rx_room(const struct pl011 *u);
+void pl011_rx_push(struct pl011 *u, uint8_t c);
+bool pl011_irq(const struct pl011 *u);     /* UARTMIS != 0: the interrupt line */
 
 struct rmmemu_vm {
 	struct rmmemu *emu;
@@ -48,6 +69,13 @@ struct rmmemu_vm {
 	unsigned nram;
 	uint64_t uart_base;
 	FILE *uart_out;
+	/* Interrupts the KVM way (gicd_base != 0): the vGIC, the PL011 model and console input. */
+	struct vgic *vgic;
+	struct pl011 uart;
+	unsigned uart_irq;
+	int uart_in_fd;               /* -1: no (more) input */
+	int wake[2];                  /* pipe: rmmemu_vm_kick wakes a WFI wait */
+	uint64_t wfi_sleeps;
 	bool started;                 /* vCPU 0 was switched on by the first run */
 	int kicked;                   /* rmmemu_vm_kick since rmmemu_vm_run last returned KICKED */
 	/* The v12 uAPI profile (host/vm_v12.c): memslots and vCPU registers given up front; realm,

@@ -1,8 +1,10 @@
 /* The reference host's REC_ENTER loop: KVM's exit handling plus a VMM's devices (include/rmmemu/host.h). */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "host/vm_internal.h"
 #include "rmm/esr.h"
@@ -31,6 +33,16 @@
 #define PL011_FR_TXFE (1U << 7)
 #define PL011_FR_RXFE (1U << 4)
 
+/* ESR ISS of a trapped MSR/MRS (EC 0x18): Op0, Op2, Op1, CRn, CRm; and the ICC SGI registers. */
+#define SYSREG_KEY_MASK  ((3ULL << 20) | (7ULL << 17) | (7ULL << 14) | (0xFULL << 10) | (0xFULL << 1))
+#define SYSREG_KEY(op0, op1, crn, crm, op2) \
+	(((uint64_t)(op0) << 20) | ((uint64_t)(op2) << 17) | ((uint64_t)(op1) << 14) | ((uint64_t)(crn) << 10) | \
+	 ((uint64_t)(crm) << 1))
+#define ICC_SGI1R_KEY    SYSREG_KEY(3, 0, 12, 11, 5)
+#define ICC_ASGI1R_KEY   SYSREG_KEY(3, 0, 12, 11, 6)
+#define ICC_SGI0R_KEY    SYSREG_KEY(3, 0, 12, 11, 7)
+#define ESR_WFX_TI_MASK  3ULL       /* 0: WFI, 1: WFE, 2: WFIT, 3: WFET */
+
 static int fail(struct rmmemu_vm_run_result *out, const char *fmt, ...)
 {
 	va_list ap;
@@ -57,9 +69,63 @@ static bool in_ram(const struct rmmemu_vm *vm, uint64_t ipa)
 }
 
 /* MMIO: the PL011 console, else the user's handler; reads of anything else are 0. */
+/* ---- the vGIC's devices: timers, PL011 with input ---- */
+
+/* The timer PPIs of vCPU idx as its last exit left the timers, at counter value now (KVM's
+ * kvm_timer_update_irq; its soft timer for a blocked vCPU is the same comparison later). */
+static void update_timer_lines(struct rmmemu_vm *vm, unsigned idx, uint64_t now, struct rmmemu_vm_run_result *out)
+{
+	struct vcpu *v = &vm->vcpus[idx];
+	bool vl = vgic_timer_line(v->cntv_ctl, v->cntv_cval, now), pl = vgic_timer_line(v->cntp_ctl, v->cntp_cval, now);
+	if (vl && !v->tline[0])
+		out->timer_irqs++;
+	if (pl && !v->tline[1])
+		out->timer_irqs++;
+	v->tline[0] = vl;
+	v->tline[1] = pl;
+	vgic_set_level(vm->vgic, VGIC_PPI_VTIMER, idx, vl);
+	vgic_set_level(vm->vgic, VGIC_PPI_PTIMER, idx, pl);
+}
+
+static void update_uart_line(struct rmmemu_vm *vm)
+{
+	if (vm->uart_irq)
+		vgic_set_level(vm->vgic, vm->uart_irq, 0, pl011_irq(&vm->uart));
+}
+
+/* Console input into the RX FIFO, without blocking: what the fd has now, as far as the FIFO takes it.
+ * End of input (or an error) just ends input. */
+static void poll_input(struct rmmemu_vm *vm, struct rmmemu_vm_run_result *out)
+{
+	unsigned room = pl011_rx_room(&vm->uart);
+	if (vm->uart_in_fd < 0 || !room)
+		return;
+	struct pollfd pfd = { .fd = vm->uart_in_fd, .events = POLLIN };
+	if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
+		return;
+	uint8_t buf[PL011_FIFO];
+	ssize_t n = read(vm->uart_in_fd, buf, room);
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			vm->uart_in_fd = -1;
+		return;
+	}
+	for (ssize_t i = 0; i < n; i++)
+		pl011_rx_push(&vm->uart, buf[i]);
+	out->console_in += (uint64_t)n;
+	update_uart_line(vm);
+}
+
 static void mmio(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, unsigned idx, uint64_t addr,
 		 unsigned size, bool write, uint64_t *val)
 {
+	if (vm->vgic && vgic_mmio(vm->vgic, idx, addr, size, write, val))
+		return;
+	if (vm->vgic && vm->uart_base && addr - vm->uart_base < 0x1000) {
+		pl011_access(&vm->uart, (unsigned)(addr - vm->uart_base), size, write, val);
+		update_uart_line(vm);
+		return;
+	}
 	if (vm->uart_base && addr - vm->uart_base < 0x1000) {
 		uint64_t off = addr - vm->uart_base;
 		if (write && off == PL011_DR) {
@@ -221,9 +287,23 @@ static int handle_exit(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h,
 	switch (reason) {
 	case RMI_EXIT_SYNC: {
 		uint64_t ec = ESR_EC(esr);
-		if (ec == ESR_EC_WFX)
+		if (ec == ESR_EC_WFX) {
+			if (vm->vgic && (esr & ESR_WFX_TI_MASK) == 0) {
+				/* WFI: the vCPU sleeps until something is pending for it (kvm_vcpu_block). */
+				poll_input(vm, out);
+				update_timer_lines(vm, idx, rmmemu_realm_counter(), out);
+				if (!vgic_vcpu_pending(vm->vgic, idx))
+					v->waiting = true;
+			}
 			return 1;
+		}
 		if (ec == ESR_EC_SYSREG) {
+			uint64_t key = esr & SYSREG_KEY_MASK;
+			if (vm->vgic && !(esr & ESR_SYSREG_READ) &&
+			    (key == ICC_SGI1R_KEY || key == ICC_ASGI1R_KEY || key == ICC_SGI0R_KEY)) {
+				vgic_send_sgi(vm->vgic, idx, exit64(x, RMI_REC_EXIT_GPRS), key == ICC_SGI0R_KEY);
+				out->sgis++;
+			}
 			v->enter_gprs[0] = 0;
 			return 1;
 		}
@@ -326,6 +406,59 @@ void rmmemu_vm_kick(struct rmmemu_vm *vm)
 {
 	__atomic_store_n(&vm->kicked, 1, __ATOMIC_RELEASE);
 	rmmemu_vcpu_kick(vm->emu);
+	if (vm->wake[1] >= 0) {
+		char c = 1;
+		ssize_t n = write(vm->wake[1], &c, 1);   /* full pipe: a wake-up is pending anyway */
+		(void)n;
+	}
+}
+
+/* Nanoseconds from counter value now until the earliest timer deadline of a waiting vCPU whose
+ * timer PPI could wake it; -1: none. */
+static int64_t wait_deadline_ns(struct rmmemu_vm *vm, uint64_t now)
+{
+	int64_t best = -1;
+	uint64_t hz = rmmemu_realm_counter_hz();
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		const struct vcpu *v = &vm->vcpus[i];
+		if (!v->on || !v->waiting)
+			continue;
+		int64_t ns[2] = { vgic_timer_wait_ns(v->cntv_ctl, v->cntv_cval, now, hz),
+				  vgic_timer_wait_ns(v->cntp_ctl, v->cntp_cval, now, hz) };
+		for (unsigned k = 0; k < 2; k++)
+			if (ns[k] >= 0 && (best < 0 || ns[k] < best))
+				best = ns[k];
+	}
+	return best;
+}
+
+/* Every vCPU that is on sleeps in WFI: wait for a timer deadline, console input or a kick. */
+static void wait_for_work(struct rmmemu_vm *vm, struct rmmemu_vm_run_result *out)
+{
+	int64_t ns = wait_deadline_ns(vm, rmmemu_realm_counter());
+	int timeout = ns < 0 ? -1 : (int)((ns + 999999) / 1000000 > 1000 ? 1000 : (ns + 999999) / 1000000);
+	struct pollfd pfd[2] = { { .fd = vm->wake[0], .events = POLLIN },
+				 { .fd = vm->uart_in_fd, .events = POLLIN } };
+	nfds_t n = vm->uart_in_fd >= 0 && pl011_rx_room(&vm->uart) ? 2 : 1;
+	out->wfi_waits++;
+	if (poll(pfd, n, timeout) > 0 && (pfd[0].revents & POLLIN)) {
+		char buf[64];
+		while (read(vm->wake[0], buf, sizeof(buf)) > 0)
+			;
+	}
+}
+
+/* A waiting vCPU wakes when something became pending for it. */
+static bool still_waiting(struct rmmemu_vm *vm, unsigned idx, struct rmmemu_vm_run_result *out)
+{
+	struct vcpu *v = &vm->vcpus[idx];
+	if (!v->waiting)
+		return false;
+	poll_input(vm, out);
+	update_timer_lines(vm, idx, rmmemu_realm_counter(), out);
+	if (vgic_vcpu_pending(vm->vgic, idx))
+		v->waiting = false;
+	return v->waiting;
 }
 
 int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint64_t max_exits,
@@ -354,19 +487,31 @@ int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint
 	}
 	uint64_t total = 0;
 	for (;;) {
-		bool any = false;
+		bool any = false, entered = false;
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 			struct vcpu *v = &vm->vcpus[i];
 			if (!v->on)
 				continue;
 			any = true;
+			if (vm->vgic && still_waiting(vm, i, out))
+				continue;
+			entered = true;
 			if (total == max_exits) {
 				out->stop = RMMEMU_VM_MAX_EXITS;
 				return 0;
 			}
+			uint64_t flags = v->enter_flags, hcr = 0;
+			if (vm->vgic) {
+				/* KVM's vgic flush: the timer lines now, then the best interrupts into the LRs. */
+				poll_input(vm, out);
+				update_timer_lines(vm, i, rmmemu_realm_counter(), out);
+				vgic_flush(vm->vgic, i, v->lrs, &hcr);
+				flags |= RMI_REC_ENTER_FLAG_TRAP_WFI;
+			}
 			memset(run, 0, RMI_REC_ENTER_SIZE);
-			memcpy(run + RMI_REC_ENTER_FLAGS, &v->enter_flags, 8);
+			memcpy(run + RMI_REC_ENTER_FLAGS, &flags, 8);
 			memcpy(run + RMI_REC_ENTER_GPRS, v->enter_gprs, sizeof(v->enter_gprs));
+			memcpy(run + RMI_REC_ENTER_GICV3_HCR, &hcr, 8);
 			memcpy(run + RMI_REC_ENTER_GICV3_LRS, v->lrs, sizeof(v->lrs));
 			if (rmmemu_ns_write(vm->emu, v->run, run, RMI_REC_ENTER_SIZE))
 				return fail(out, "cannot write the RecRun of vCPU %u", i);
@@ -387,7 +532,15 @@ int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint
 			total++;
 			for (unsigned k = 0; k < RMI_REC_GIC_NUM_LRS; k++)
 				v->lrs[k] = exit64(run, RMI_REC_EXIT_GICV3_LRS + 8 * k);
-			update_timer_irq(v, run, out);
+			if (vm->vgic) {
+				vgic_sync(vm->vgic, i, v->lrs, exit64(run, RMI_REC_EXIT_GICV3_MISR));
+				v->cntv_ctl = exit64(run, RMI_REC_EXIT_CNTV_CTL);
+				v->cntv_cval = exit64(run, RMI_REC_EXIT_CNTV_CVAL);
+				v->cntp_ctl = exit64(run, RMI_REC_EXIT_CNTP_CTL);
+				v->cntp_cval = exit64(run, RMI_REC_EXIT_CNTP_CVAL);
+			} else {
+				update_timer_irq(v, run, out);
+			}
 			int rc = handle_exit(vm, h, i, run, out);
 			if (rc <= 0)
 				return rc;
@@ -399,6 +552,13 @@ int rmmemu_vm_run(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h, uint
 		if (!any) {
 			out->stop = RMMEMU_VM_ALL_OFF;
 			return 0;
+		}
+		if (!entered) {
+			wait_for_work(vm, out);
+			if (__atomic_exchange_n(&vm->kicked, 0, __ATOMIC_ACQ_REL)) {
+				out->stop = RMMEMU_VM_KICKED;
+				return 0;
+			}
 		}
 	}
 }

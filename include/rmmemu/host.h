@@ -123,6 +123,7 @@ struct rmmemu_vm_run_result {
 	enum rmmemu_vm_stop stop;
 	uint64_t exits[7];      /* REC exits by RmiRecExitReason */
 	uint64_t mmio, lazy_pages, shared_pages, entries, timer_irqs;
+	uint64_t sgis, wfi_waits, console_in;   /* with the vGIC: SGI writes, WFI sleeps, input bytes */
 	char error[256];        /* for RMMEMU_VM_ERROR */
 };
 

@@ -263,6 +263,12 @@ void rmmemu_vcpu_set_timeslice(struct rmmemu *emu, unsigned us);
  * backend. */
 void rmmemu_vcpu_kick(struct rmmemu *emu);
 
+/* The generic counter as realm code reads it (CNTPCT_EL0; CNTVCT_EL0 too, CNTVOFF_EL2 being 0) at
+ * this moment, and its frequency (CNTFRQ_EL0, 62.5 MHz): QEMU derives it from the host's
+ * CLOCK_MONOTONIC as nanoseconds / 16. What a host reading CNTPCT would see (KVM's soft timers). */
+uint64_t rmmemu_realm_counter(void);
+uint64_t rmmemu_realm_counter_hz(void);
+
 /* The CPU engine the vCPU backend runs on, as loaded at run time: "Unicorn 2.1.1". */
 const char *rmmemu_vcpu_engine(void);
 
