@@ -13,9 +13,11 @@
  *   op % 32 == 28   write an RmiRealmParams image (fields from the input) into NS page 0
  *   op % 32 == 29   write an RmiRecParams image into NS page 1
  *   op % 32 == 30   write an RmiRecEnter image into the RecRun at NS page 2
- *   op % 32 == 31   delegate a run of pool granules (a shortcut the fuzzer would need many steps for)
+ *   op % 32 == 31   delegate a run of pool granules (a shortcut the fuzzer would need many steps for);
+ *                   with bit 7: fill a 2 MiB IPA range with DATA from 512 contiguous granules
+ *                   (fill_block), the way to assigned blocks (RTT_FOLD) and their unfolding
  *
- * The instance has 4 MiB of DRAM with a secure and a root range and no vCPU backend: REC_ENTER
+ * The instance has 8 MiB of DRAM with a secure and a root range and no vCPU backend: REC_ENTER
  * returns at once with an IRQ exit (rmi/rec_enter.c), so no realm code runs and an input costs
  * the same whatever it asks for. After EVERY call the RMM's global invariants must hold
  * (rmmemu_check_invariants); an RMI call must also leave every granule outside the pool as it was
@@ -30,12 +32,14 @@
 #include "rmmemu/rmmemu.h"
 
 #define DRAM_BASE   0x80000000ULL
-#define DRAM_SIZE   (4ULL << 20)
+#define DRAM_SIZE   (8ULL << 20)
 #define POOL_N      64U                              /* granules the host plays with */
 #define POOL_BASE   DRAM_BASE
 #define NS_PAGES    (DRAM_BASE + (1ULL << 20))       /* 4 parameter pages + 4 pages to map */
-#define SECURE_BASE (DRAM_BASE + (2ULL << 20))
-#define ROOT_BASE   (DRAM_BASE + (3ULL << 20))
+#define BIG_BASE    (DRAM_BASE + (2ULL << 20))       /* 512 granules for a 2 MiB block (FILL) */
+#define BIG_N       512U
+#define SECURE_BASE (DRAM_BASE + (6ULL << 20))
+#define ROOT_BASE   (DRAM_BASE + (7ULL << 20))
 #define GRAN        4096ULL
 #define MAX_STEPS   256U
 
@@ -132,7 +136,17 @@ static uint64_t pick_arg(struct input *in, const struct memo *m, uint8_t sel)
 			return ns_page(idx) | RMI_S2TTE_MEMATTR_NORMAL_WB | RMI_S2TTE_AP_RW;
 		return m->v[idx & 7] + (idx & 8 ? GRAN : 0x200000);
 	default:
-		return idx < 16 ? ipas[idx] + 0x200000 * (idx & 3) : pool(idx) + 0x1000 * (idx & 7);
+		if (idx < 16)
+			return ipas[idx] + 0x200000 * (idx & 3);
+		if (idx < 24) {   /* the 2 MiB region: granules, and block descriptors (DRAM_BASE is 1 GiB aligned) */
+			static const uint64_t big[8] = {
+				BIG_BASE, BIG_BASE + GRAN, BIG_BASE + 0x1ff000, BIG_BASE + 0x100000,
+				DRAM_BASE | RMI_S2TTE_MEMATTR_NORMAL_WB | RMI_S2TTE_AP_RW,
+				BIG_BASE | RMI_S2TTE_MEMATTR_NORMAL_WB | RMI_S2TTE_AP_RW, BIG_BASE + 0x200000, BIG_BASE | 1,
+			};
+			return big[idx - 16];
+		}
+		return pool(idx) + 0x1000 * (idx & 7);
 	}
 }
 
@@ -215,7 +229,8 @@ static void write_rec_run(struct rmmemu *emu, struct input *in, const struct mem
 static void check_outside_pool(struct rmmemu *emu)
 {
 	static const uint64_t probes[] = { SECURE_BASE, SECURE_BASE + 8 * GRAN, ROOT_BASE, POOL_BASE + 0x80000,
-					   NS_PAGES - GRAN, NS_PAGES + 16 * GRAN, DRAM_BASE + DRAM_SIZE - 4 * GRAN };
+					   NS_PAGES - GRAN, NS_PAGES + 16 * GRAN, DRAM_BASE + DRAM_SIZE - 4 * GRAN,
+					   BIG_BASE + 0x280000 };
 	for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		struct rmmemu_granule_info gi;
 		if (rmmemu_granule_info(emu, probes[i], &gi) != RMMEMU_OK || gi.state != RMMEMU_GRANULE_UNDELEGATED)
@@ -267,6 +282,27 @@ static void remember(struct memo *m, uint64_t fid, const uint64_t a[6])
 	}
 }
 
+/* Op 31 with bit 7: delegate the 512 granules of the 2 MiB region and DATA_CREATE_UNKNOWN them
+ * into a 2 MiB-aligned IPA range of the remembered RD (stopping at the first failure), so that
+ * RTT_FOLD can make an assigned block of them, and RTT_CREATE split it again, DATA_DESTROY... */
+static void fill_block(struct rmmemu *emu, struct input *in, struct memo *m)
+{
+	static const uint64_t bases[4] = { 0x0, 0x200000, 0x80000000, 0x40200000 };
+	uint8_t c = get8(in);
+	uint64_t ipa = bases[c & 3];
+	unsigned n = c & 4 ? BIG_N - 1 : BIG_N;   /* one short: a table that does not fold */
+	struct rmmemu_smc_result r;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t pa = BIG_BASE + (uint64_t)i * GRAN;
+		if (rmmemu_smc6(emu, SMC_RMI_GRANULE_DELEGATE, pa, 0, 0, 0, 0, 0, &r) != RMI_SUCCESS ||
+		    rmmemu_smc6(emu, SMC_RMI_DATA_CREATE_UNKNOWN, m->v[0], pa, ipa + (uint64_t)i * GRAN, 0, 0, 0, &r) != RMI_SUCCESS)
+			break;
+	}
+	m->v[4] = BIG_BASE;
+	m->v[5] = ipa;
+	fuzz_check_invariants(emu, "after filling a 2 MiB block");
+}
+
 static struct rmmemu *new_instance(void)
 {
 	static struct rmmemu_platform_config pc;
@@ -315,6 +351,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (cmd == 30) {
 			write_rec_run(emu, &in, &m);
+			continue;
+		}
+		if (cmd == 31 && (op & 0x80)) {
+			fill_block(emu, &in, &m);
 			continue;
 		}
 		if (cmd == 31) {

@@ -102,6 +102,26 @@ def rmi_seeds():
     for cmd in range(28):
         two += bytes([cmd]) + bytes([0xA5, 0xA0, 0xA3, 0xAF, 0x68, 0xAB])
     s['two_realms'] = two
+    # a 2 MiB range of DATA folded into an assigned block, split again, folded, destroyed
+    FILL = 0x80 | BULK
+    blk = bytes([BULK, 0, 31]) + bytes([W_REALM, 0, 4, 2, 1, pool(1), 0, 0, 1, 0])
+    blk += call(REALM_CREATE, pool(0), ns(0))
+    blk += call(RTT_CREATE, pool(0), pool(3), ipa(0), small(2))
+    blk += call(RTT_CREATE, pool(0), pool(4), ipa(4), small(3))
+    blk += call(INIT_RIPAS, pool(0), ipa(4), ipa(6))
+    blk += bytes([FILL, 1])
+    blk += call(READ_ENTRY, pool(0), ipa(4), small(3))
+    blk += call(RTT_FOLD, pool(0), ipa(4), small(3))
+    blk += call(READ_ENTRY, pool(0), ipa(4), small(2))
+    blk += call(RTT_CREATE, pool(0), pool(5), ipa(4), small(3))          # split the block again
+    blk += call(READ_ENTRY, pool(0), ipa(5), small(3))
+    blk += call(RTT_FOLD, pool(0), ipa(4), small(3))
+    blk += call(ACTIVATE, pool(0))
+    blk += call(DATA_DESTROY, pool(0), ipa(4)) + call(DATA_DESTROY, pool(0), ipa(5))
+    blk += call(RTT_CREATE, pool(0), pool(6), ipa(4), small(3))
+    blk += call(DATA_DESTROY, pool(0), ipa(5)) + call(RTT_FOLD, pool(0), ipa(4), small(3))
+    blk += call(MAP_UNPROT, pool(0), ipa(19), small(2), 0xE0 | 20)
+    s['block_fold'] = blk
     return s
 
 
