@@ -22,7 +22,8 @@
  *                host answers at once as the answer byte says (answer_exit; a host call's results
  *                follow it) and enters the REC again.
  *   op % 8 == 6  a host RMI action in between (DATA_DESTROY, DATA_CREATE_UNKNOWN, unprotected
- *                (un)map, RTT_SET_RIPAS / PSCI_COMPLETE out of turn, REC_DESTROY of REC 1).
+ *                (un)map, RTT_SET_RIPAS / PSCI_COMPLETE out of turn, REC_DESTROY of REC 1,
+ *                RTT_FOLD / RTT_DESTROY / RTT_CREATE under the realm's IPAs).
  *   op % 8 == 7  REC_ENTER of a REC with flags from the input.
  * After every call: the RMM's invariants; the host's NS pages (the one mapped unprotected
  * included) never change through an RSI call; an SMC outside RSI/PSCI/SMCCC returns NOT_SUPPORTED.
@@ -455,7 +456,20 @@ static void host_action(struct env *e, struct input *in)
 {
 	uint8_t c = get8(in), a = get8(in);
 	uint64_t ipa = pick_arg(in, a);
-	switch (c % 8) {
+	switch (c % 11) {
+	case 8:   /* RTTs change under the realm: fold, destroy, create (a fresh granule, given back on failure) */
+		smc(e, SMC_RMI_RTT_FOLD, e->rd, ipa & ~0x1fffffULL, 3, 0, 0, NULL);
+		break;
+	case 9:
+		smc(e, SMC_RMI_RTT_DESTROY, e->rd, ipa & ~0x1fffffULL, 3, 0, 0, NULL);
+		break;
+	case 10: {
+		uint64_t g = delegated(e);
+		if (smc(e, SMC_RMI_RTT_CREATE, e->rd, g, ipa & ~0x1fffffULL, 2 + ((c >> 4) & 1), 0, NULL) != RMI_SUCCESS &&
+		    g != NS_CANARY)
+			smc(e, SMC_RMI_GRANULE_UNDELEGATE, g, 0, 0, 0, 0, NULL);
+		break;
+	}
 	case 0:
 		smc(e, SMC_RMI_DATA_DESTROY, e->rd, ipa, 0, 0, 0, NULL);
 		break;

@@ -237,6 +237,14 @@ def rsi_seeds():
     h += host(0, ram(2)) + rsmc(0, R_CONFIG, ram(2), ans=0) + host(2, unprot(0)) + host(3, unprot(1))
     h += host(1, prot(4)) + host(5, 0) + host(6, 0) + enter(1)
     s['host_call'] = h
+    # RTTs change under the running realm
+    u = host(8, ram(0)) + host(9, unprot(0)) + host(2, unprot(0)) + host(9, unprot(0))
+    u += rsmc(0, R_HOST_CALL, unprot(0)) + rsmc(0, R_STATE_GET, ram(0), rng(15))
+    u += host(21, unprot(0)) + host(3, unprot(0)) + host(8, unprot(0))
+    u += rsmc(0, R_STATE_SET, ram(0), rng(4), num(0), num(0), ans=0x06) + host(0, ram(0))
+    u += host(0, ram(1)) + host(0, ram(2)) + host(0, ram(3)) + host(8, ram(0)) + host(9, ram(0))
+    u += rsmc(0, R_CONFIG, ram(0), ans=0) + rsmc(0, R_STATE_GET, ram(0), rng(15)) + host(10, ram(0)) + host(21, ram(0))
+    s['rtt_under_realm'] = u
     a = b''
     for f in list(range(0, 136, 3)) + [0xf8]:
         x = rsmc(0, f, ram(1), ram(2, 3), unprot(1), outside(3), num(16), ans=0x20)
