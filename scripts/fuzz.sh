@@ -113,25 +113,39 @@ fuzz() {
     echo "fuzz_$name: ok, $((SECONDS - t0)) s: $stats"
 }
 
-# replay NAME: every seed once, as files (libFuzzer writes nothing then).
+# replay NAME: every seed once, as files (libFuzzer adds nothing to a corpus then). A seed that
+# times out but re-runs within the limit (timeout_is_flaky) does not stop the replay.
 replay() {
     local name=$1 bin=$build/fuzz/fuzz_$1 log=$build/logs/replay_$1.log dir=$src/tests/fuzz/corpus/$1
     [ -x "$bin" ] || { echo "fuzz.sh: $bin was not built" >&2; return 1; }
-    mkdir -p "$build/logs"
-    local seeds=("$dir"/*)
+    mkdir -p "$build/logs" "$build/artifacts"
+    local seeds=("$dir"/*) rest times="" rc i failed
     if [ ! -e "${seeds[0]}" ]; then
         echo "fuzz_$name: no seeds in tests/fuzz/corpus/$name/"
         return 0
     fi
-    "$bin" -timeout="$timeout_s" -rss_limit_mb=$rss_mb "${seeds[@]}" >"$log" 2>&1
-    local rc=$?
-    if [ $rc -ne 0 ]; then
+    rest=("${seeds[@]}")
+    while [ ${#rest[@]} -gt 0 ]; do
+        "$bin" -timeout="$timeout_s" -rss_limit_mb=$rss_mb -artifact_prefix="$build/artifacts/replay-${name}-" \
+            "${rest[@]}" >"$log" 2>&1
+        rc=$?
+        times="$times$(sed -n 's/^Executed \(.*\) in \([0-9]*\) ms$/\2 ms, \1/p' "$log")"$'\n'
+        [ $rc -eq 0 ] && break
+        failed=$(grep "^Running: " "$log" | tail -1 | sed 's/^Running: //')
+        if grep -q "ERROR: libFuzzer: timeout" "$log" && [ -n "$failed" ] && timeout_is_flaky "$name" "$failed"; then
+            for i in "${!rest[@]}"; do
+                if [ "${rest[$i]}" = "$failed" ]; then
+                    rest=("${rest[@]:$((i + 1))}")
+                    continue 2
+                fi
+            done
+        fi
         echo "fuzz_$name: replay FAILED (exit $rc)"
         report_failure "$name" "$log"
         return 1
-    fi
+    done
     local slowest
-    slowest=$(sed -n 's/^Executed \(.*\) in \([0-9]*\) ms$/\2 ms, \1/p' "$log" | sort -n | tail -1)
+    slowest=$(echo "$times" | sort -n | tail -1)
     echo "fuzz_$name: replay ok, ${#seeds[@]} seeds (slowest: ${slowest//$src\//})"
 }
 
