@@ -3,7 +3,7 @@
  *
  * The input is a program for a hostile host. Each step starts with an opcode byte:
  *
- *   op % 32 <  28   one SMC: the RMI 1.0 commands, unused function numbers of the RMI range and an
+ *   op % 32 <  28   one SMC (with op bit 6: arguments typed by the command, pick_typed): the RMI 1.0 commands, unused function numbers of the RMI range and an
  *                   SMC32 form; X1..X6 are each chosen by one selector byte (pick_arg) from a pool
  *                   of interesting values: granules of the instance's DRAM (a pool of 64 contiguous
  *                   ones, so RTT roots and REC aux lists can be built), the host's NS parameter
@@ -147,6 +147,68 @@ static uint64_t pick_arg(struct input *in, const struct memo *m, uint8_t sel)
 			return big[idx - 16];
 		}
 		return pool(idx) + 0x1000 * (idx & 7);
+	}
+}
+
+/* Typed arguments (op bit 6): each selector byte is read as the kind of value the command expects
+ * there, so most calls get past the input checks to the state checks behind them. */
+enum arg_type { T_ANY, T_RD, T_GRAN, T_IPA, T_LEVEL, T_NS, T_REC, T_DESC, T_FLAG, T_STATUS };
+
+static const uint8_t signatures[23][6] = {
+	[0] = { T_ANY },                                          /* VERSION */
+	[1] = { T_GRAN }, [2] = { T_GRAN },                       /* GRANULE_DELEGATE / UNDELEGATE */
+	[3] = { T_RD, T_GRAN, T_IPA, T_NS, T_FLAG },              /* DATA_CREATE */
+	[4] = { T_RD, T_GRAN, T_IPA },                            /* DATA_CREATE_UNKNOWN */
+	[5] = { T_RD, T_IPA },                                    /* DATA_DESTROY */
+	[6] = { T_RD }, [7] = { T_GRAN, T_NS }, [8] = { T_RD },   /* REALM_ACTIVATE / CREATE / DESTROY */
+	[9] = { T_RD, T_GRAN, T_NS }, [10] = { T_REC },           /* REC_CREATE / DESTROY */
+	[11] = { T_REC, T_NS },                                   /* REC_ENTER */
+	[12] = { T_RD, T_GRAN, T_IPA, T_LEVEL },                  /* RTT_CREATE */
+	[13] = { T_RD, T_IPA, T_LEVEL },                          /* RTT_DESTROY */
+	[14] = { T_RD, T_IPA, T_LEVEL, T_DESC },                  /* RTT_MAP_UNPROTECTED */
+	[15] = { T_RD, T_IPA, T_LEVEL }, [16] = { T_RD, T_IPA, T_LEVEL },   /* READ_ENTRY, UNMAP */
+	[17] = { T_REC, T_REC, T_STATUS },                        /* PSCI_COMPLETE */
+	[18] = { T_FLAG },                                        /* FEATURES */
+	[19] = { T_RD, T_IPA, T_LEVEL },                          /* RTT_FOLD */
+	[20] = { T_RD },                                          /* REC_AUX_COUNT */
+	[21] = { T_RD, T_IPA, T_IPA },                            /* RTT_INIT_RIPAS */
+	[22] = { T_RD, T_REC, T_IPA, T_IPA },                     /* RTT_SET_RIPAS */
+};
+
+static uint64_t pick_typed(struct input *in, const struct memo *m, uint8_t type, uint8_t sel)
+{
+	switch (type) {
+	case T_RD:
+		return sel < 0xe0 ? m->v[0] : pick_arg(in, m, sel);
+	case T_REC:
+		return sel < 0xc0 ? m->v[1] : sel < 0xe0 ? pool(sel) : pick_arg(in, m, sel);
+	case T_GRAN:
+		return sel < 0xc0 ? pool(sel) : sel < 0xe0 ? BIG_BASE + (uint64_t)(sel & 31) * GRAN : pick_arg(in, m, sel);
+	case T_IPA: {
+		static const unsigned memo_ipas[4] = { 3, 5, 6, 3 };
+		switch (sel >> 6) {
+		case 0:
+			return ipas[sel & 31];
+		case 1:
+			return m->v[memo_ipas[sel & 3]] + (uint64_t)((sel >> 2) & 15) * GRAN;
+		case 2:
+			return 0x80000000ULL + (uint64_t)(sel & 63) * GRAN;
+		default:
+			return (1ULL << 39) + (uint64_t)(sel & 31) * ((sel & 32) ? 0x200000 : GRAN);
+		}
+	}
+	case T_LEVEL:
+		return sel < 0xf0 ? sel & 3 : (uint64_t)(int64_t)(int8_t)sel;   /* 0..3, or -16..-1 */
+	case T_NS:
+		return sel < 0xf0 ? ns_page(sel) : pick_arg(in, m, sel);
+	case T_DESC:
+		return sel < 0xc0 ? ns_page(sel) | RMI_S2TTE_MEMATTR_NORMAL_WB | RMI_S2TTE_AP_RW : pick_arg(in, m, sel);
+	case T_FLAG:
+		return sel < 0xf0 ? sel & 1 : sel;
+	case T_STATUS:
+		return smalls[16 + (sel & 7)];
+	default:
+		return pick_arg(in, m, sel);
 	}
 }
 
@@ -369,8 +431,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint64_t fid = fids[cmd], a[6];
 		if (op & 0x80 && cmd >= 23)   /* an arbitrary function ID */
 			fid = get64(&in);
+		bool typed = (op & 0x40) && cmd < 23;
 		for (unsigned i = 0; i < 6; i++)
-			a[i] = pick_arg(&in, &m, get8(&in));
+			a[i] = typed ? pick_typed(&in, &m, signatures[cmd][i], get8(&in)) : pick_arg(&in, &m, get8(&in));
 		uint64_t before[RMMEMU_GRANULE_NUM_STATES], after[RMMEMU_GRANULE_NUM_STATES];
 		rmmemu_granule_census(emu, before);
 		struct rmmemu_smc_result r;

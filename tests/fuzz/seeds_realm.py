@@ -122,6 +122,19 @@ def rmi_seeds():
     blk += call(DATA_DESTROY, pool(0), ipa(5)) + call(RTT_FOLD, pool(0), ipa(4), small(3))
     blk += call(MAP_UNPROT, pool(0), ipa(19), small(2), 0xE0 | 20)
     s['block_fold'] = blk
+    # typed arguments (op bit 6): RD / REC from memory, IPAs around the remembered ones
+    def tcall(cmd, *sels):
+        return bytes([cmd | 0x40] + list(sels) + [0] * (6 - len(sels)))
+    ty = realm_setup()
+    ty += bytes([W_RUN, 0, 0, 0]) + tcall(REC_ENTER, 0, 2)
+    for lvl in (1, 2, 3):
+        ty += tcall(RTT_CREATE, 0, 40 + lvl, 0x80 | 16, lvl) + tcall(READ_ENTRY, 0, 0x80 | 16, lvl)
+    ty += tcall(DATA_CREATE_UNKNOWN, 0, 45, 0x80 | 17) + tcall(DATA_DESTROY, 0, 0x80 | 17)
+    ty += tcall(SET_RIPAS, 0, 0, 0x80, 0x84) + tcall(RTT_FOLD, 0, 0x80 | 16, 3) + tcall(RTT_DESTROY, 0, 0x80 | 16, 3)
+    ty += tcall(RTT_CREATE, 0, 46, 0xC0, 2) + tcall(RTT_CREATE, 0, 47, 0xC0, 3) + tcall(MAP_UNPROT, 0, 0xC1, 3, 4)
+    ty += tcall(UNMAP_UNPROT, 0, 0xC1, 3) + tcall(PSCI_COMPLETE, 0, 0, 0) + tcall(REC_DESTROY, 0)
+    ty += tcall(REALM_DESTROY, 0) + tcall(DATA_DESTROY, 0, 0x80) + tcall(DATA_DESTROY, 0, 0x81)
+    s['typed'] = ty
     return s
 
 
