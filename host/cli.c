@@ -13,9 +13,13 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <getopt.h>
+#include <termios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +76,10 @@ static void usage(FILE *f)
 		"                      SKIP (0) return STATUS, e.g. --inject DATA_CREATE:ERROR_RTT(2):1:3\n"
 		"  --inject-irq COUNT[:SKIP]  the next COUNT REC entries after SKIP exit at once with RMI_EXIT_IRQ\n"
 		"  --inject-sea COUNT[:SKIP]  the next COUNT REC entries after SKIP deliver an SEA to the realm\n"
+		"  --no-input          run CONFIG: do not read stdin (by default stdin feeds the realm's PL011:\n"
+		"                      a terminal is put in raw mode, Ctrl-C goes to the realm and Ctrl-A x\n"
+		"                      quits (Ctrl-A Ctrl-A sends Ctrl-A); a pipe or file is read as it comes,\n"
+		"                      its end just ends input)\n"
 		"\n"
 		"exit status: 0 success, 1 a command or expectation failed, 2 usage or configuration error\n");
 }
@@ -94,6 +102,7 @@ struct cli_opts {
 	const char *inject[RMMEMU_MAX_INJECTIONS];
 	unsigned ninject;
 	const char *trace_json, *report, *inject_irq, *inject_sea;
+	bool no_input;
 	struct report_sinks sinks;
 };
 
@@ -171,7 +180,7 @@ static int apply_injections(const struct cli_opts *o, struct console *c)
 static int parse_opts(int argc, char **argv, struct cli_opts *o)
 {
 	enum { O_TRACE = 256, O_QUIET, O_STOP, O_DRAM, O_DEVICE, O_SECURE, O_ROOT, O_PABITS, O_HELP, O_INJECT,
-	       O_TRACE_JSON, O_REPORT, O_SEED, O_RAK, O_CPAK, O_INJECT_IRQ, O_INJECT_SEA };
+	       O_TRACE_JSON, O_REPORT, O_SEED, O_RAK, O_CPAK, O_INJECT_IRQ, O_INJECT_SEA, O_NO_INPUT };
 	static const struct option longopts[] = {
 		{ "trace", no_argument, NULL, O_TRACE },     { "quiet", no_argument, NULL, O_QUIET },
 		{ "stop-on-error", no_argument, NULL, O_STOP }, { "dram", required_argument, NULL, O_DRAM },
@@ -182,6 +191,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		{ "attest-seed", required_argument, NULL, O_SEED }, { "rak-pem", required_argument, NULL, O_RAK },
 		{ "cpak-pem", required_argument, NULL, O_CPAK }, { "inject-irq", required_argument, NULL, O_INJECT_IRQ },
 		{ "inject-sea", required_argument, NULL, O_INJECT_SEA },
+		{ "no-input", no_argument, NULL, O_NO_INPUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	rmmemu_platform_default(&o->cfg);
@@ -193,6 +203,7 @@ static int parse_opts(int argc, char **argv, struct cli_opts *o)
 		case O_TRACE: o->trace = true; break;
 		case O_QUIET: o->quiet = true; break;
 		case O_STOP: o->stop_on_error = true; break;
+		case O_NO_INPUT: o->no_input = true; break;
 		case O_DRAM:
 			if (parse_range("--dram", optarg, &o->cfg, &o->dram_given))
 				return -1;
@@ -293,7 +304,7 @@ static struct rmmemu *make_instance(const struct cli_opts *o)
 static const char *stop_name(enum rmmemu_vm_stop s)
 {
 	static const char *const n[] = { "PSCI SYSTEM_OFF", "PSCI SYSTEM_RESET", "all vCPUs off (PSCI CPU_OFF)",
-					 "exit budget used up (run.max_exits)", "error", "interrupted (SIGINT/SIGTERM)" };
+					 "exit budget used up (run.max_exits)", "error", "interrupted (SIGINT/SIGTERM/SIGHUP)" };
 	return (unsigned)s < sizeof(n) / sizeof(n[0]) ? n[s] : "?";
 }
 
@@ -365,7 +376,184 @@ static int platform_cpak(const struct rmmemu_platform_config *p, uint8_t cpak[AT
 }
 
 /*
- * Ctrl-C / SIGTERM during `run`: the signals are blocked in every thread but one, which waits for
+ * Console input of `run CONFIG`: stdin feeds the realm's PL011 (rmmemu_vm_params.uart_in). A pipe or
+ * file is handed over as it is. A terminal (in the foreground) is put in raw mode — no echo, no line
+ * editing, no signals from keys, so Ctrl-C reaches the realm — and read by a thread that watches for
+ * the escape Ctrl-A: Ctrl-A x quits (the run stops as if interrupted), Ctrl-A Ctrl-A sends one Ctrl-A,
+ * Ctrl-A h prints the keys; the rest goes to the realm through a pipe. The terminal is restored on
+ * every way out: the end of the run, errors, a second SIGINT/SIGTERM/SIGHUP, exit().
+ */
+#define ESCAPE_KEY 0x01   /* Ctrl-A */
+
+static struct termios term_saved;
+static volatile sig_atomic_t term_raw;
+
+static void term_restore(void)
+{
+	if (term_raw) {
+		tcsetattr(STDIN_FILENO, TCSANOW, &term_saved);
+		term_raw = 0;
+	}
+}
+
+static bool term_make_raw(void)
+{
+	static bool registered;
+	if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() || tcgetattr(STDIN_FILENO, &term_saved))
+		return false;
+	struct termios t = term_saved;
+	t.c_iflag &= ~(tcflag_t)(IXON | ICRNL | INLCR | IGNCR | BRKINT | ISTRIP | PARMRK);
+	t.c_lflag &= ~(tcflag_t)(ICANON | ECHO | ECHONL | ISIG | IEXTEN);
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (!registered) {
+		atexit(term_restore);
+		registered = true;
+	}
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t))
+		return false;
+	term_raw = 1;
+	return true;
+}
+
+struct console_input {
+	FILE *in;                 /* what the VM reads (NULL: no input) */
+	bool tty;
+	int pipe[2], stop[2];     /* terminal reader -> VM; end of the reader */
+	pthread_t thread;
+	bool started;
+	struct rmmemu_vm *vm;
+	volatile int quit;        /* Ctrl-A x */
+};
+
+static void input_forward(struct console_input *ci, const uint8_t *b, size_t n)
+{
+	/* The VM reads as its FIFO empties; what does not fit in the pipe is dropped, not waited for. */
+	if (n && write(ci->pipe[1], b, n) < 0) {
+		/* full: dropped */
+	}
+}
+
+static void *input_main(void *arg)
+{
+	struct console_input *ci = arg;
+	bool esc = false;
+	for (;;) {
+		struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = ci->stop[0], .events = POLLIN } };
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents)
+			break;
+		uint8_t in[256], out[256];
+		ssize_t n = read(STDIN_FILENO, in, sizeof(in));
+		if (n <= 0)
+			break;                   /* the terminal went away: end of input */
+		size_t k = 0;
+		for (ssize_t i = 0; i < n; i++) {
+			if (!esc && in[i] == ESCAPE_KEY) {
+				esc = true;
+				continue;
+			}
+			if (!esc) {
+				out[k++] = in[i];
+				continue;
+			}
+			esc = false;
+			if (in[i] == 'x' || in[i] == 'X') {
+				static const char msg[] = "\r\nrmmemu run: Ctrl-A x: stopping the realm\r\n";
+				if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+					/* nothing to do */
+				}
+				ci->quit = 1;
+				rmmemu_vm_kick(ci->vm);
+				input_forward(ci, out, k);
+				return NULL;
+			}
+			if (in[i] == 'h' || in[i] == 'H' || in[i] == '?') {
+				static const char help[] = "\r\nrmmemu run: Ctrl-A x quit, Ctrl-A Ctrl-A send Ctrl-A, "
+							   "Ctrl-A h this help\r\n";
+				if (write(STDERR_FILENO, help, sizeof(help) - 1) < 0) {
+					/* nothing to do */
+				}
+				continue;
+			}
+			if (in[i] != ESCAPE_KEY)
+				out[k++] = ESCAPE_KEY;
+			out[k++] = in[i];
+		}
+		input_forward(ci, out, k);
+	}
+	close(ci->pipe[1]);
+	ci->pipe[1] = -1;
+	return NULL;
+}
+
+/* Before the build: what the VM will read. */
+static void input_open(struct console_input *ci, bool enabled)
+{
+	memset(ci, 0, sizeof(*ci));
+	ci->pipe[0] = ci->pipe[1] = ci->stop[0] = ci->stop[1] = -1;
+	if (!enabled)
+		return;
+	if (!isatty(STDIN_FILENO)) {
+		ci->in = stdin;
+		return;
+	}
+	if (pipe(ci->pipe) || pipe(ci->stop)) {
+		fprintf(stderr, "rmmemu run: no console input: %s\n", strerror(errno));
+		return;
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		fcntl(ci->pipe[i], F_SETFD, FD_CLOEXEC);
+		fcntl(ci->stop[i], F_SETFD, FD_CLOEXEC);
+	}
+	fcntl(ci->pipe[1], F_SETFL, fcntl(ci->pipe[1], F_GETFL) | O_NONBLOCK);
+	ci->in = fdopen(ci->pipe[0], "r");
+	if (ci->in)
+		ci->tty = true;
+}
+
+/* After the build: the terminal in raw mode and its reader running. */
+static void input_start(struct console_input *ci, struct rmmemu_vm *vm)
+{
+	ci->vm = vm;
+	if (!ci->tty)
+		return;
+	if (!term_make_raw()) {
+		close(ci->pipe[1]);   /* a terminal we may not take (background job): no input */
+		ci->pipe[1] = -1;
+		return;
+	}
+	fprintf(stderr, "rmmemu run: console input from this terminal (Ctrl-A x quits, Ctrl-A h for help)\r\n");
+	ci->started = pthread_create(&ci->thread, NULL, input_main, ci) == 0;
+}
+
+static void input_close(struct console_input *ci)
+{
+	if (ci->started) {
+		char c = 1;
+		if (write(ci->stop[1], &c, 1) < 0) {
+			/* the reader ends at the next key anyway */
+		}
+		pthread_join(ci->thread, NULL);
+		ci->started = false;
+	}
+	term_restore();
+	if (ci->tty && ci->in)
+		fclose(ci->in);   /* the pipe's read end */
+	for (unsigned i = 0; i < 2; i++) {
+		if (i == 1 && ci->pipe[1] >= 0)
+			close(ci->pipe[1]);
+		if (ci->stop[i] >= 0)
+			close(ci->stop[i]);
+	}
+	if (ci->tty && !ci->in && ci->pipe[0] >= 0)
+		close(ci->pipe[0]);
+	ci->in = NULL;
+}
+
+/*
+ * Ctrl-C / SIGTERM / SIGHUP during `run`: the signals are blocked in every thread but one, which waits for
  * them and kicks the VM (rmmemu_vm_kick is not async-signal-safe, a thread may call it). The run
  * then stops at a REC exit and the realm is reported and torn down as usual; a second signal ends
  * the process at once. SIGUSR1 ends the waiting thread when the run is over.
@@ -383,8 +571,10 @@ static void *interrupter_main(void *arg)
 	struct interrupter *it = arg;
 	int sig;
 	while (sigwait(&it->set, &sig) == 0 && sig != SIGUSR1) {
-		if (it->signal)
+		if (it->signal) {
+			term_restore();
 			_exit(128 + sig);
+		}
 		it->signal = sig;
 		static const char msg[] = "rmmemu run: interrupted: stopping the realm (again to quit at once)\n";
 		if (write(2, msg, sizeof(msg) - 1) < 0) {
@@ -402,6 +592,7 @@ static void interrupter_start(struct interrupter *it, struct rmmemu_vm *vm)
 	sigemptyset(&it->set);
 	sigaddset(&it->set, SIGINT);
 	sigaddset(&it->set, SIGTERM);
+	sigaddset(&it->set, SIGHUP);
 	sigaddset(&it->set, SIGUSR1);
 	if (pthread_sigmask(SIG_BLOCK, &it->set, &it->old) != 0)
 		return;
@@ -432,6 +623,7 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 {
 	struct realm_build b;
 	char err[512];
+	struct console_input ci;
 	/* What the command line gives of the machine layout and attestation keys replaces the file's. */
 	struct rmmemu_platform_config *p = &cfg->platform;
 	if (o->dram_given)
@@ -464,7 +656,11 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 		rmmemu_destroy(emu);
 		return 2;
 	}
+	/* Console input: stdin into the PL011, for a configured realm with a UART. */
+	input_open(&ci, !demo && !o->no_input && cfg->uart_base);
+	cfg->uart_in = ci.in;
 	if (realm_build(emu, cfg, &b, err, sizeof(err))) {
+		input_close(&ci);
 		fprintf(stderr, "rmmemu run: %s\n", err);
 		finish_sinks(o, emu, "");
 		console_free(c);
@@ -475,6 +671,7 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	/* From here on, Ctrl-C stops the realm and everything below still runs (report, teardown). */
 	struct interrupter intr;
 	interrupter_start(&intr, b.vm);
+	input_start(&ci, b.vm);
 	uint8_t rim[64];
 	int n = rmmemu_vm_measurement(b.vm, 0, rim);
 	FILE *rep = demo ? stdout : stderr;
@@ -499,9 +696,12 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	rmmemu_vm_run(b.vm, &h, cfg->max_exits, &r);
 	interrupter_stop(&intr);
 	fflush(stdout);
+	bool quit = ci.quit;
+	input_close(&ci);
 	fprintf(rep, "%s the realm stopped: %s%s%s; %llu REC entries, %llu MMIO, %llu pages populated on demand, "
 		     "%llu shared; exits: sync %llu, irq %llu, psci %llu, ripas %llu, host call %llu\n",
-		tag, stop_name(r.stop), r.stop == RMMEMU_VM_ERROR ? ": " : "",
+		tag, quit && r.stop == RMMEMU_VM_KICKED ? "quit from the console (Ctrl-A x)" : stop_name(r.stop),
+		r.stop == RMMEMU_VM_ERROR ? ": " : "",
 		r.stop == RMMEMU_VM_ERROR ? r.error : "", (unsigned long long)r.entries, (unsigned long long)r.mmio,
 		(unsigned long long)r.lazy_pages, (unsigned long long)r.shared_pages,
 		(unsigned long long)r.exits[RMI_EXIT_SYNC], (unsigned long long)r.exits[RMI_EXIT_IRQ],
@@ -515,7 +715,7 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 	int rc = (r.stop == RMMEMU_VM_ERROR || r.stop == RMMEMU_VM_MAX_EXITS || d.token == TOKEN_FAILED ||
 		  (demo && d.token != TOKEN_VERIFIED)) ? 1 : 0;
 	if (r.stop == RMMEMU_VM_KICKED)
-		rc = 128 + intr.signal;     /* the shell's convention for a process ended by a signal */
+		rc = quit && !intr.signal ? 0 : 128 + intr.signal;   /* the shell's convention for a signal */
 	if (rmmemu_vm_destroy(b.vm)) {
 		fprintf(stderr, "rmmemu run: teardown failed\n");
 		rc = 1;

@@ -130,13 +130,7 @@ static void reg_write(struct pl011 *u, unsigned off, uint32_t v)
 	case ILPR: u->ilpr = v & 0xFF; break;
 	case IBRD: u->ibrd = v & 0xFFFF; break;
 	case FBRD: u->fbrd = v & 0x3F; break;
-	case LCR_H:
-		if ((v ^ u->lcr_h) & LCRH_FEN) {
-			u->rx_count = 0;       /* changing the FIFO mode flushes it */
-			u->rx_head = 0;
-		}
-		u->lcr_h = v & 0xFF;
-		break;
+	case LCR_H: u->lcr_h = v & 0xFF; break;
 	case CR: u->cr = v & 0xFFFF; break;
 	case IFLS: u->ifls = v & 0x3F; break;
 	case IMSC: u->imsc = v & 0x7FF; break;
