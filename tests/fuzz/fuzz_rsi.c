@@ -365,6 +365,14 @@ static void answer_ripas(struct env *e, struct input *in, unsigned r, uint8_t c)
 		base = res.x[1];
 	}
 	enter(e, r, flags | (c & 0x80 ? RMI_REC_ENTER_FLAG_EMUL_MMIO : 0), NULL);
+	/* The realm's results once the entry completed the request: SUCCESS, X1 = where the host got
+	 * to (the first IPA not changed), X2 = REJECT only when the host said so. */
+	struct rmm_debug_rec_state st;
+	if (e->ready[r] && rmm_debug_rec_state(rmmemu_core(e->emu), e->rec[r], &st) == RMMEMU_OK &&
+	    (st.regs[0] != 0 || st.regs[1] != base || st.regs[2] > 1 || (st.regs[2] == 1 && !flags)))
+		fuzz_fail("RSI_IPA_STATE_SET completed with X0..X2 = 0x%llx 0x%llx 0x%llx, host progress to 0x%llx%s",
+			  (unsigned long long)st.regs[0], (unsigned long long)st.regs[1], (unsigned long long)st.regs[2],
+			  (unsigned long long)base, flags ? " (rejected)" : "");
 }
 
 static void answer_host_call(struct env *e, struct input *in, unsigned r, uint8_t c)
