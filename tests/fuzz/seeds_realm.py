@@ -135,6 +135,19 @@ def rmi_seeds():
     ty += tcall(UNMAP_UNPROT, 0, 0xC1, 3) + tcall(PSCI_COMPLETE, 0, 0, 0) + tcall(REC_DESTROY, 0)
     ty += tcall(REALM_DESTROY, 0) + tcall(DATA_DESTROY, 0, 0x80) + tcall(DATA_DESTROY, 0, 0x81)
     s['typed'] = ty
+    # an unprotected 2 MiB block mapping, split into pages by RTT_CREATE and folded back
+    nb = realm_setup()
+    nb += call(RTT_CREATE, pool(0), pool(26), ipa(IPA_SHARED40), small(2))
+    nb += call(MAP_UNPROT, pool(0), ipa(IPA_SHARED40), small(2), 0xE0 | 20)
+    nb += call(READ_ENTRY, pool(0), ipa(IPA_SHARED40), small(2))
+    nb += call(RTT_CREATE, pool(0), pool(27), ipa(IPA_SHARED40), small(3))
+    nb += call(READ_ENTRY, pool(0), ipa(IPA_SHARED40 + 1), small(3))
+    nb += call(UNMAP_UNPROT, pool(0), ipa(IPA_SHARED40 + 1), small(3))
+    nb += call(RTT_FOLD, pool(0), ipa(IPA_SHARED40), small(3))
+    nb += call(MAP_UNPROT, pool(0), ipa(IPA_SHARED40 + 1), small(3), desc(5))
+    nb += call(RTT_FOLD, pool(0), ipa(IPA_SHARED40), small(3))
+    nb += call(RTT_DESTROY, pool(0), ipa(IPA_SHARED40), small(3))
+    s['ns_block'] = nb
     return s
 
 
