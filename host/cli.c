@@ -707,6 +707,10 @@ static int run_realm(struct cli_opts *o, struct realm_config *cfg, bool demo)
 		(unsigned long long)r.exits[RMI_EXIT_SYNC], (unsigned long long)r.exits[RMI_EXIT_IRQ],
 		(unsigned long long)r.exits[RMI_EXIT_PSCI], (unsigned long long)r.exits[RMI_EXIT_RIPAS_CHANGE],
 		(unsigned long long)r.exits[RMI_EXIT_HOST_CALL]);
+	if (r.timer_irqs || r.sgis || r.wfi_waits || r.console_in)
+		fprintf(rep, "%s interrupts: %llu timer, %llu SGI writes; %llu WFI sleeps; %llu console input bytes\n", tag,
+			(unsigned long long)r.timer_irqs, (unsigned long long)r.sgis, (unsigned long long)r.wfi_waits,
+			(unsigned long long)r.console_in);
 	if (cfg->uapi == 12 && (n = rmmemu_vm_measurement(b.vm, 0, rim)) > 0) {
 		fprintf(rep, "%s RIM (measured up to the activation on the first run) ", tag);
 		put_hex(rep, rim, n);

@@ -122,7 +122,8 @@ static void reg_write(struct pl011 *u, unsigned off, uint32_t v)
 	switch (off) {
 	case DR:
 		fputc((int)(v & 0xFF), u->out);
-		if ((v & 0xFF) == '\n')
+		u->tx_unflushed = (v & 0xFF) != '\n';
+		if (!u->tx_unflushed)
 			fflush(u->out);
 		u->tx_bytes++;
 		u->tx_int = true;
@@ -152,4 +153,12 @@ void pl011_access(struct pl011 *u, unsigned off, unsigned size, bool write, uint
 		*val = reg_read(u, off & ~3U);
 	if (!write && (off & 3))
 		*val >>= 8 * (off & 3);
+}
+
+void pl011_flush(struct pl011 *u)
+{
+	if (u->tx_unflushed) {
+		fflush(u->out);
+		u->tx_unflushed = false;
+	}
 }

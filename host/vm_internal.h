@@ -39,6 +39,7 @@ struct pl011 {
 	unsigned rx_head, rx_count;
 	uint32_t cr, lcr_h, ibrd, fbrd, ifls, imsc, dmacr, ilpr;
 	bool tx_int;                /* TXRIS: set by each character written (the FIFO drains at once) */
+	bool tx_unflushed;          /* output since the last newline: flushed when the realm idles */
 	uint64_t rx_bytes, tx_bytes;
 };
 void pl011_reset(struct pl011 *u, FILE *out);
@@ -46,6 +47,7 @@ void pl011_access(struct pl011 *u, unsigned off, unsigned size, bool write, uint
 unsigned pl011_rx_room(const struct pl011 *u);
 void pl011_rx_push(struct pl011 *u, uint8_t c);
 bool pl011_irq(const struct pl011 *u);     /* UARTMIS != 0: the interrupt line */
+void pl011_flush(struct pl011 *u);         /* a prompt without a newline reaches the terminal */
 
 struct rmmemu_vm {
 	struct rmmemu *emu;

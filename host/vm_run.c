@@ -345,6 +345,8 @@ static int handle_exit(struct rmmemu_vm *vm, const struct rmmemu_vm_handlers *h,
 	}
 	case RMI_EXIT_IRQ:
 	case RMI_EXIT_FIQ:
+		if (vm->vgic)
+			pl011_flush(&vm->uart);   /* a time slice ended: output without a newline shows too */
 		return 1;
 	case RMI_EXIT_PSCI: {
 		uint64_t fid = exit64(x, RMI_REC_EXIT_GPRS) & 0xFFFFFFFFULL;
@@ -441,6 +443,7 @@ static void wait_for_work(struct rmmemu_vm *vm, struct rmmemu_vm_run_result *out
 				 { .fd = vm->uart_in_fd, .events = POLLIN } };
 	nfds_t n = vm->uart_in_fd >= 0 && pl011_rx_room(&vm->uart) ? 2 : 1;
 	out->wfi_waits++;
+	pl011_flush(&vm->uart);
 	if (poll(pfd, n, timeout) > 0 && (pfd[0].revents & POLLIN)) {
 		char buf[64];
 		while (read(vm->wake[0], buf, sizeof(buf)) > 0)

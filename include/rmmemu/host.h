@@ -92,6 +92,13 @@ int rmmemu_vm_set_vcpu_regs(struct rmmemu_vm *vm, unsigned idx, uint64_t pc, con
  *   SYNC WFI/WFE, system register accesses (reads as 0), IRQ, FIQ -> re-enter;
  *   every exit: the list registers are carried to the next entry, and while the exit reports the
  *     virtual timer asserted, vINTID 27 is made pending in a free list register (as KVM's vGIC);
+ * With gicd_base set (the vGIC, docs/host.md), instead: the distributor and redistributors are
+ *   emulated from MMIO exits; before each entry the timer PPIs (27 virtual, 30 physical: level, from
+ *   the last exit's CNT*_CTL/CVAL against rmmemu_realm_counter()) are sampled and the vCPU's best
+ *   interrupts fill the list registers (EOI maintenance for level ones, UIE when they do not fit);
+ *   after the exit the LRs are folded back; ICC_SGI1R/ASGI1R/SGI0R write exits generate SGIs; WFI
+ *   is trapped and a vCPU with nothing pending sleeps until a timer deadline, console input, an SGI
+ *   or rmmemu_vm_kick; the PL011 is a full model (RX FIFO fed from uart_in, interrupts on uart_irq);
  *   PSCI -> CPU_ON/AFFINITY_INFO completed with RMI_PSCI_COMPLETE (CPU_ON starts that vCPU),
  *     CPU_OFF stops the vCPU, SYSTEM_OFF/RESET stop the VM;
  *   RIPAS_CHANGE -> accepted (unless the ripas handler says no): RTT_SET_RIPAS over the range,
