@@ -26,7 +26,7 @@ aptdir=.cache/linux-cca-apt
 # here from each module's modinfo and loaded first): the CCA attestation guest driver (configfs-tsm
 # reports), virtio-mmio transport, virtio block disks, 9p file sharing over virtio.
 want_modules=(arm-cca-guest tsm_report virtio_mmio virtio_blk 9pnet_virtio 9p)
-builder_version=2   # bump when the initramfs contents change, so that caches are rebuilt
+builder_version=3   # bump when the initramfs contents change, so that caches are rebuilt
 
 done_paths() {
     echo "kernel:    $PWD/$out/Image ($(cat "$out/abi"))"
@@ -149,19 +149,26 @@ done
 mount -t configfs configfs /sys/kernel/config || echo "init: no configfs"
 export PATH=/bin HOME=/root
 echo "rmmemu realm: Linux $(uname -r), $(nproc) CPUs"
-# busybox init (same PID 1) takes over: a shell on the console (/etc/inittab); `poweroff` in it, or
-# the shell's end, ends in the kernel's power-off, PSCI SYSTEM_OFF (`poweroff -f` does it at once).
+# busybox init (same PID 1) takes over: a shell on the console (/etc/inittab, /etc/console); `poweroff`
+# in it, or the shell's end, ends in the kernel's power-off, PSCI SYSTEM_OFF (`poweroff -f` at once).
 exec /bin/busybox init
 EOF
 chmod 755 "$root/init"
 cat > "$root/etc/inittab" <<'EOF'
-# busybox init: one shell on the console; cttyhack gives it the console's real tty (ttyAMA0), so job
-# control works. When it ends (exit, Ctrl-D, or the end of piped input) the realm powers off.
-::wait:/bin/cttyhack /bin/sh -l
-::wait:/bin/poweroff -f
+# busybox init: the console shell runs once (/etc/console); init itself stays in its main loop, where
+# it acts on `poweroff`/`reboot` (during a ::wait action it would only note them).
+::once:/etc/console
 ::ctrlaltdel:/bin/poweroff
 ::shutdown:/bin/sync
 EOF
+cat > "$root/etc/console" <<'EOF'
+#!/bin/sh
+# One shell on the console; cttyhack gives it the console's real tty (ttyAMA0), so job control works.
+# When it ends (exit, Ctrl-D) the realm powers off.
+/bin/cttyhack /bin/sh -l
+/bin/poweroff -f
+EOF
+chmod 755 "$root/etc/console"
 cat > "$root/etc/profile" <<'EOF'
 export PATH=/bin HOME=/root PS1='realm:\w# '
 cd /root
