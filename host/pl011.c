@@ -78,6 +78,14 @@ unsigned pl011_rx_room(const struct pl011 *u)
 	return u->rx_count < d ? d - u->rx_count : 0;
 }
 
+/* The realm takes input: a driver enabled the RX (or RX timeout) interrupt, or code polls UARTDR.
+ * Until then the host leaves the bytes in its input: a driver that drains the FIFO when it starts
+ * (Linux's amba-pl011 does) would lose what came before. */
+bool pl011_listening(const struct pl011 *u)
+{
+	return (u->imsc & (INT_RX | INT_RT)) || u->dr_read;
+}
+
 void pl011_rx_push(struct pl011 *u, uint8_t c)
 {
 	if (!pl011_rx_room(u))
@@ -91,6 +99,7 @@ static uint32_t reg_read(struct pl011 *u, unsigned off)
 {
 	switch (off) {
 	case DR: {
+		u->dr_read = true;
 		if (!u->rx_count)
 			return 0;
 		uint8_t c = u->rx[u->rx_head];

@@ -40,11 +40,13 @@ struct pl011 {
 	uint32_t cr, lcr_h, ibrd, fbrd, ifls, imsc, dmacr, ilpr;
 	bool tx_int;                /* TXRIS: set by each character written (the FIFO drains at once) */
 	bool tx_unflushed;          /* output since the last newline: flushed when the realm idles */
+	bool dr_read;               /* the realm has read UARTDR: it polls for input */
 	uint64_t rx_bytes, tx_bytes;
 };
 void pl011_reset(struct pl011 *u, FILE *out);
 void pl011_access(struct pl011 *u, unsigned off, unsigned size, bool write, uint64_t *val);
 unsigned pl011_rx_room(const struct pl011 *u);
+bool pl011_listening(const struct pl011 *u);  /* input is taken only once someone reads it */
 void pl011_rx_push(struct pl011 *u, uint8_t c);
 bool pl011_irq(const struct pl011 *u);     /* UARTMIS != 0: the interrupt line */
 void pl011_flush(struct pl011 *u);         /* a prompt without a newline reaches the terminal */

@@ -98,7 +98,7 @@ static void update_uart_line(struct rmmemu_vm *vm)
 static void poll_input(struct rmmemu_vm *vm, struct rmmemu_vm_run_result *out)
 {
 	unsigned room = pl011_rx_room(&vm->uart);
-	if (vm->uart_in_fd < 0 || !room)
+	if (vm->uart_in_fd < 0 || !room || !pl011_listening(&vm->uart))
 		return;
 	struct pollfd pfd = { .fd = vm->uart_in_fd, .events = POLLIN };
 	if (poll(&pfd, 1, 0) <= 0 || !(pfd.revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)))
@@ -441,7 +441,7 @@ static void wait_for_work(struct rmmemu_vm *vm, struct rmmemu_vm_run_result *out
 	int timeout = ns < 0 ? -1 : (int)((ns + 999999) / 1000000 > 1000 ? 1000 : (ns + 999999) / 1000000);
 	struct pollfd pfd[2] = { { .fd = vm->wake[0], .events = POLLIN },
 				 { .fd = vm->uart_in_fd, .events = POLLIN } };
-	nfds_t n = vm->uart_in_fd >= 0 && pl011_rx_room(&vm->uart) ? 2 : 1;
+	nfds_t n = vm->uart_in_fd >= 0 && pl011_rx_room(&vm->uart) && pl011_listening(&vm->uart) ? 2 : 1;
 	out->wfi_waits++;
 	pl011_flush(&vm->uart);
 	if (poll(pfd, n, timeout) > 0 && (pfd[0].revents & POLLIN)) {
