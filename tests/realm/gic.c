@@ -191,4 +191,25 @@ void main(void)
 	CHECK_EQ("no spurious acknowledge", n_spurious, 0);
 	rt_printf("gic: %u interrupts (vtimer %u, ptimer %u, sgi %u, uart %u), input '%s'\n", n_irq, n_vtimer,
 		  n_ptimer, n_sgi, n_uart, (const char *)rx);
+
+	/* 5. With input: every further byte is reported until a '.' (no time limit: a terminal session
+	 * ends with the host's escape key instead). */
+	if (input_timeout)
+		return;
+	unsigned seen = 3;
+	irq_on();
+	for (;;) {
+		while (rx_len == seen)
+			wfi();
+		char c = rx[seen];
+		rt_printf("rx %#x\n", (unsigned)(uint8_t)c);
+		if (c == '.')
+			break;
+		if (++seen == sizeof(rx) - 1) {
+			irq_off();
+			rx_len = seen = 3;
+			irq_on();
+		}
+	}
+	irq_off();
 }

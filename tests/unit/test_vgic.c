@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "host/vgic.h"
+#include "host/vm_internal.h"
 
 #define DIST   0x08000000ULL
 #define REDIST 0x080A0000ULL
@@ -405,6 +406,85 @@ static void test_timer_wake(void)
 	CU_ASSERT_EQUAL(vgic_timer_wait_ns(1, UINT64_MAX, 0, hz), INT64_MAX);
 }
 
+static uint32_t uart_rd(struct pl011 *u, unsigned off)
+{
+	uint64_t v = 0xDEAD;
+	pl011_access(u, off, 4, false, &v);
+	return (uint32_t)v;
+}
+
+static void uart_wr(struct pl011 *u, unsigned off, uint32_t val)
+{
+	uint64_t v = val;
+	pl011_access(u, off, 4, true, &v);
+}
+
+static void test_pl011(void)
+{
+	struct pl011 u;
+	FILE *out = tmpfile();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+	pl011_reset(&u, out);
+	/* PrimeCell IDs: PL011 r1p5, B105F00D. */
+	static const uint8_t id[8] = { 0x11, 0x10, 0x34, 0x00, 0x0D, 0xF0, 0x05, 0xB1 };
+	for (unsigned i = 0; i < 8; i++)
+		CU_ASSERT_EQUAL(uart_rd(&u, 0xFE0 + 4 * i), id[i]);
+	/* Empty: TXFE and RXFE; TX instant: TXRIS set by a write, cleared by ICR. */
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x18), 0x90);
+	uart_wr(&u, 0x44, 0x7FF);
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x3C), 0);
+	uart_wr(&u, 0x00, 'A');
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x3C), 1U << 5);
+	CU_ASSERT_FALSE(pl011_irq(&u));                  /* TXIM off */
+	uart_wr(&u, 0x38, 1U << 5);
+	CU_ASSERT_TRUE(pl011_irq(&u));
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x40), 1U << 5);
+	uart_wr(&u, 0x44, 1U << 5);
+	CU_ASSERT_FALSE(pl011_irq(&u));
+	fflush(out);
+	CU_ASSERT_EQUAL(ftell(out), 1);
+	/* Nobody listens yet: the host keeps its input. */
+	CU_ASSERT_FALSE(pl011_listening(&u));
+	uart_wr(&u, 0x38, (1U << 4) | (1U << 6));        /* RXIM, RTIM */
+	CU_ASSERT_TRUE(pl011_listening(&u));
+	/* FIFO off: one byte of room; the RX interrupt at once. */
+	CU_ASSERT_EQUAL(pl011_rx_room(&u), 1);
+	pl011_rx_push(&u, 'x');
+	pl011_rx_push(&u, 'y');                          /* no room: dropped */
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x18) & 0x50, 0x40); /* RXFF, not RXFE */
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x40), (1U << 4) | (1U << 6));
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x00), 'x');
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x18) & 0x10, 0x10);
+	CU_ASSERT_FALSE(pl011_irq(&u));
+	/* FIFO on (32), trigger half full: below it only the RX timeout, at it RX too. */
+	uart_wr(&u, 0x2C, 0x70);
+	uart_wr(&u, 0x34, 2U << 3);
+	CU_ASSERT_EQUAL(pl011_rx_room(&u), 32);
+	for (unsigned i = 0; i < 15; i++)
+		pl011_rx_push(&u, (uint8_t)('a' + i));
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x3C) & 0x50, 1U << 6);
+	pl011_rx_push(&u, 'p');
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x3C) & 0x50, 0x50);
+	for (unsigned i = 0; i < 16; i++)
+		CU_ASSERT_EQUAL(uart_rd(&u, 0x00), 'a' + i);
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x00), 0);           /* empty reads 0 */
+	CU_ASSERT_FALSE(pl011_irq(&u));
+	for (unsigned i = 0; i < 40; i++)
+		pl011_rx_push(&u, 'z');
+	CU_ASSERT_EQUAL(pl011_rx_room(&u), 0);
+	CU_ASSERT_EQUAL(u.rx_bytes, 1 + 16 + 32);
+	/* Registers keep what is written. */
+	uart_wr(&u, 0x24, 0x1A);
+	uart_wr(&u, 0x28, 0x3);
+	uart_wr(&u, 0x30, 0x301);
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x24), 0x1A);
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x28), 0x3);
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x30), 0x301);
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x2C), 0x70);
+	CU_ASSERT_EQUAL(uart_rd(&u, 0x800), 0);
+	fclose(out);
+}
+
 int main(void)
 {
 	if (CU_initialize_registry() != CUE_SUCCESS)
@@ -419,6 +499,7 @@ int main(void)
 	CU_add_test(s, "edge-triggered flow", test_edge_flow);
 	CU_add_test(s, "SGI routing", test_sgi);
 	CU_add_test(s, "timer lines and WFI wake-up", test_timer_wake);
+	CU_add_test(s, "PL011 model", test_pl011);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	unsigned failed = CU_get_number_of_failures();
